@@ -34,8 +34,10 @@ metadata = MetaData()
 # BIGINT on PostgreSQL/MySQL, INTEGER on SQLite (AUTOINCREMENT needs exactly INTEGER).
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Int64 = BigInteger().with_variant(Integer(), "sqlite")
-Double = Float(precision=53).with_variant(postgresql.DOUBLE_PRECISION(), "postgresql").with_variant(
-    mysql.DOUBLE(), "mysql", "mariadb"
+Double = (
+    Float(precision=53)
+    .with_variant(postgresql.DOUBLE_PRECISION(), "postgresql")
+    .with_variant(mysql.DOUBLE(), "mysql", "mariadb")
 )
 Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")

@@ -1,0 +1,651 @@
+"""The ``BlobStore`` interface: content-addressed, checksummed, streamed, atomic.
+
+Every object is stored under its sha256, ``<prefix>/sha256/<ab>/<cd>/<hash>``, so identical
+bytes are stored once. An upload streams in chunks into a temporary place (a file, a
+temporary key or a local spool, depending on the backend) while its sha256 and size are
+computed; only when the whole stream has arrived is it published to its content address
+in one atomic step (rename, server-side copy, or a single S3 PUT/CompleteMultipartUpload).
+An upload cut off half way therefore never leaves a visible object.
+
+Reads verify: the size is checked against the recorded one before the first byte, and the
+sha256 while the bytes stream. A streaming consumer learns of a checksum mismatch only at the
+end, when :class:`BlobReader` raises :class:`~lineage.errors.DataLoss` instead of signalling
+end-of-stream; consumers that must not act on bad bytes should buffer (or write to a
+temporary file) until the iteration finished without an error. ``verify()`` checks a blob
+without returning its bytes.
+
+Backends implement a handful of key-level primitives (``_stage``, ``_publish``, ``_stat``,
+``_read``, ...); everything about content addressing lives here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, BinaryIO, Protocol
+
+from lineage.errors import DataLoss, InvalidArgument, NotFound
+
+__all__ = [
+    "CHUNK_SIZE",
+    "BlobInfo",
+    "BlobReader",
+    "BlobRef",
+    "BlobStore",
+    "HashingSource",
+    "ObjectStat",
+    "content_key",
+    "normalize_sha256",
+    "sha256_from_key",
+]
+
+#: Size of the chunks uploads and downloads stream in.
+CHUNK_SIZE = 8 * 1024 * 1024
+
+CONTENT_DIR = "sha256"
+TEMP_DIR = "tmp"
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_CONTENT_KEY_RE = re.compile(r"(?:^|/)sha256/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
+
+# Hash in a helper thread (hashlib releases the GIL for large buffers) when chunks are at
+# least this big, so hashing overlaps with network or disk I/O instead of adding to it.
+_THREADED_HASH_MIN_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """What an upload returns and what an artifact records: checksum, size and where."""
+
+    sha256: str
+    size: int
+    uri: str
+
+
+@dataclass(frozen=True)
+class ObjectStat:
+    size: int
+    modified: float | None  # seconds since the epoch; None where the backend has none
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """One stored object, as listed for garbage collection."""
+
+    sha256: str
+    size: int
+    uri: str
+    modified: float | None
+
+
+def normalize_sha256(value: str) -> str:
+    """Lower-case hex sha256 or InvalidArgument."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"sha256 must be a string, got {type(value).__name__}")
+    sha = value.strip().lower()
+    if sha.startswith("sha256:"):
+        sha = sha[len("sha256:") :]
+    if not _SHA256_RE.match(sha):
+        raise InvalidArgument(f"not a sha256 hex digest: {value!r}")
+    return sha
+
+
+def content_key(sha256: str) -> str:
+    """Key of a blob relative to the store's prefix: ``sha256/ab/cd/abcd...``."""
+    sha = normalize_sha256(sha256)
+    return f"{CONTENT_DIR}/{sha[:2]}/{sha[2:4]}/{sha}"
+
+
+def sha256_from_key(key: str) -> str | None:
+    """The sha256 of a content key (with or without a prefix), or None."""
+    m = _CONTENT_KEY_RE.search(key)
+    if not m:
+        return None
+    ab, cd, sha = m.groups()
+    if sha[:2] != ab or sha[2:4] != cd:
+        return None
+    return sha
+
+
+class _Hasher:
+    """sha256 that may run in a helper thread, fed through a small bounded queue."""
+
+    def __init__(self, threaded: bool = True) -> None:
+        self._hash = hashlib.sha256()
+        self._threaded = threaded
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+
+    def update(self, chunk: bytes) -> None:
+        if self._threaded and len(chunk) >= _THREADED_HASH_MIN_CHUNK:
+            if self._thread is None:
+                self._queue = queue.Queue(maxsize=2)
+                self._thread = threading.Thread(
+                    target=self._run, name="lineage-blob-hash", daemon=True
+                )
+                self._thread.start()
+            assert self._queue is not None
+            self._queue.put(chunk)
+        elif self._thread is not None:
+            assert self._queue is not None
+            self._queue.put(chunk)  # keep the order once the thread runs
+        else:
+            self._hash.update(chunk)
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            self._hash.update(chunk)
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            assert self._queue is not None
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def hexdigest(self) -> str:
+        self._join()
+        return self._hash.hexdigest()
+
+    def abandon(self) -> None:
+        """Stop the helper thread without needing the digest."""
+        self._join()
+
+
+class _Readable(Protocol):
+    def read(self, n: int = ..., /) -> bytes: ...
+
+
+def _read_chunks(stream: _Readable, chunk_size: int) -> Iterator[bytes]:
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            return
+        yield chunk
+
+
+class HashingSource:
+    """The bytes of one upload: counted and hashed as a backend consumes them.
+
+    A backend consumes it either as an iterator of chunks (``chunks()``) or as a file-like
+    ``read(n)`` (what ``minio.Minio.put_object`` wants); not both.
+    """
+
+    def __init__(
+        self,
+        data: BinaryIO | Iterable[bytes] | bytes,
+        chunk_size: int = CHUNK_SIZE,
+        *,
+        threaded_hash: bool = True,
+    ) -> None:
+        self._chunk_size = chunk_size
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            self._source: Iterator[Any] = iter([bytes(data)])
+        elif hasattr(data, "read"):
+            self._source = _read_chunks(data, chunk_size)  # type: ignore[arg-type]
+        else:
+            self._source = iter(data)
+        self._hasher = _Hasher(threaded_hash)
+        self.size = 0
+        self._leftover = b""
+        self._eof = False
+        self._digest: str | None = None
+
+    def _next(self) -> bytes | None:
+        while not self._eof:
+            try:
+                chunk = next(self._source)
+            except StopIteration:
+                self._eof = True
+                return None
+            if not isinstance(chunk, bytes):
+                if not isinstance(chunk, (bytearray, memoryview)):
+                    raise InvalidArgument(
+                        f"upload chunks must be bytes, got {type(chunk).__name__}"
+                    )
+                chunk = bytes(chunk)  # a copy: the caller may reuse its buffer
+            if chunk:
+                self.size += len(chunk)
+                self._hasher.update(chunk)
+                return chunk
+        return None
+
+    def chunks(self) -> Iterator[bytes]:
+        if self._leftover:
+            out, self._leftover = self._leftover, b""
+            yield out
+        while (chunk := self._next()) is not None:
+            yield chunk
+
+    def read(self, n: int = -1, /) -> bytes:
+        if n is None or n < 0:
+            return b"".join(self.chunks())
+        if len(self._leftover) >= n:
+            out = self._leftover[:n]
+            self._leftover = self._leftover[n:]
+            return out
+        parts = [self._leftover]
+        have = len(self._leftover)
+        while have < n:
+            chunk = self._next()
+            if chunk is None:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if len(data) <= n:
+            self._leftover = b""
+            return data
+        self._leftover = data[n:]
+        return data[:n]
+
+    def drain(self) -> None:
+        for _ in self.chunks():
+            pass
+
+    @property
+    def exhausted(self) -> bool:
+        return self._eof and not self._leftover
+
+    def hexdigest(self) -> str:
+        if self._digest is None:
+            self._digest = self._hasher.hexdigest()
+        return self._digest
+
+    def abandon(self) -> None:
+        self._hasher.abandon()
+
+
+class BlobReader:
+    """A stream of one blob's bytes that verifies them.
+
+    Iterate it for chunks, or call ``read(n)`` like a file. The size is known up front
+    (``size``); the sha256 is checked when the last byte has been read, and a mismatch
+    raises :class:`DataLoss` in place of the end of the stream. Close it (or use ``with``)
+    when stopping early, to give the connection back.
+    """
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        close: Callable[[], None],
+        *,
+        size: int,
+        sha256: str | None,
+        what: str,
+        hash_threaded: bool = True,
+    ) -> None:
+        self.size = size
+        self.sha256 = sha256
+        self.bytes_read = 0
+        self._chunks = chunks
+        self._close = close
+        self._what = what
+        self._hasher = _Hasher(hash_threaded) if sha256 is not None else None
+        self._leftover = b""
+        self._done = False
+        self._closed = False
+
+    # -- iteration -------------------------------------------------------------------
+    def __iter__(self) -> BlobReader:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._leftover:
+            out, self._leftover = self._leftover, b""
+            return out
+        chunk = self._next_chunk()
+        if chunk is None:
+            raise StopIteration
+        return chunk
+
+    def _next_chunk(self) -> bytes | None:
+        if self._done:
+            return None
+        if self._closed:
+            raise ValueError("read from a closed BlobReader")
+        while True:
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                self._finish()
+                return None
+            except BaseException:
+                self.close()
+                raise
+            if not chunk:
+                continue
+            self.bytes_read += len(chunk)
+            if self.bytes_read > self.size:
+                self.close()
+                raise DataLoss(
+                    f"{self._what} has more bytes than the {self.size} recorded: "
+                    "the stored object was changed"
+                )
+            if self._hasher is not None:
+                self._hasher.update(chunk)
+            return chunk
+
+    def _finish(self) -> None:
+        self._done = True
+        digest = self._hasher.hexdigest() if self._hasher is not None else None
+        self.close()
+        if self.bytes_read != self.size:
+            raise DataLoss(
+                f"{self._what} ended after {self.bytes_read} bytes, expected {self.size}: "
+                "the stored object is truncated or was changed"
+            )
+        if digest is not None and digest != self.sha256:
+            raise DataLoss(
+                f"checksum mismatch for {self._what}: the stored bytes hash to sha256 "
+                f"{digest}; the object is corrupted"
+            )
+
+    # -- file-like -------------------------------------------------------------------
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1, /) -> bytes:
+        if n is None or n < 0:
+            parts = [self._leftover]
+            self._leftover = b""
+            while (chunk := self._next_chunk()) is not None:
+                parts.append(chunk)
+            return b"".join(parts)
+        while len(self._leftover) < n:
+            chunk = self._next_chunk()
+            if chunk is None:
+                break
+            self._leftover = self._leftover + chunk if self._leftover else chunk
+        out = self._leftover[:n]
+        self._leftover = self._leftover[n:]
+        return out
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._hasher is not None and not self._done:
+            self._hasher.abandon()
+        self._close()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: S110 - nothing to do about it in a finalizer
+            pass
+
+
+class BlobStore(ABC):
+    """Content-addressed blob storage; see the module docstring for the guarantees.
+
+    Instances are safe to share between threads.
+    """
+
+    #: short name of the backend ("local", "s3", "gcs", "fsspec")
+    kind: str = "abstract"
+    chunk_size: int = CHUNK_SIZE
+
+    # -- the interface ---------------------------------------------------------------
+    def put(
+        self,
+        data: BinaryIO | Iterable[bytes] | bytes,
+        *,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+    ) -> BlobRef:
+        """Store a stream of bytes; return its sha256, size and URI.
+
+        ``data`` is a binary file object (read in chunks), an iterable of ``bytes``
+        chunks, or ``bytes``. If the caller knows the checksum or size it should pass them:
+        a mismatch (bytes damaged or cut short on the way) raises DataLoss and stores
+        nothing. Without them a stream that ends early cannot be told from a short one.
+        If the stream raises, nothing is stored either. Identical bytes are stored once.
+        """
+        expected = normalize_sha256(expected_sha256) if expected_sha256 is not None else None
+        if expected_size is not None and expected_size < 0:
+            raise InvalidArgument(f"expected_size must be >= 0, got {expected_size}")
+        source = HashingSource(data, self.chunk_size)
+        try:
+            staged = self._stage(source, expected_size)
+        except BaseException:
+            source.abandon()
+            raise
+        try:
+            sha = source.hexdigest()
+            size = source.size
+            if expected_size is not None and size != expected_size:
+                raise DataLoss(
+                    f"upload ended after {size} bytes, expected {expected_size}; nothing stored"
+                )
+            if expected is not None and sha != expected:
+                raise DataLoss(
+                    f"upload checksum mismatch: the bytes received hash to sha256 {sha}, "
+                    f"expected {expected}; nothing stored"
+                )
+            key = content_key(sha)
+            current = self._stat(key)
+            if current is not None and current.size == size:
+                self._touch(key)  # dedup: keep the existing object, mark it recently used
+            else:
+                # New, or the stored copy has the wrong size (damaged): (re)publish.
+                self._publish(staged, key, sha, size)
+        finally:
+            self._discard(staged)
+        return BlobRef(sha256=sha, size=size, uri=self._uri(key))
+
+    def open(self, blob: str | BlobRef, *, size: int | None = None) -> BlobReader:
+        """A verifying stream of a blob's bytes (see :class:`BlobReader`).
+
+        ``size`` is the recorded size (taken from a ``BlobRef``): a stored object of
+        another size raises DataLoss at once. Missing blob: NotFound.
+        """
+        sha, size = self._sha_and_size(blob, size)
+        key = content_key(sha)
+        stat = self._stat(key)
+        if stat is None:
+            raise self._missing(sha)
+        if size is not None and stat.size != size:
+            raise DataLoss(
+                f"blob sha256:{sha} in {self.describe()} is {stat.size} bytes, but "
+                f"{size} were recorded: the stored object is damaged"
+            )
+        chunks, close = self._read(key, 0, None)
+        return BlobReader(
+            chunks, close, size=stat.size, sha256=sha, what=f"blob sha256:{sha} ({self._uri(key)})"
+        )
+
+    def read_range(
+        self, blob: str | BlobRef, start: int, end: int | None = None, *, size: int | None = None
+    ) -> BlobReader:
+        """Bytes ``[start, end)`` of a blob (``end`` exclusive; None: to the end).
+
+        For HTTP Range requests (whose ends are inclusive: pass ``last + 1``). A range
+        cannot be checked against the sha256; the object's size is checked against the
+        recorded one and the range's length against what arrives.
+        """
+        sha, size = self._sha_and_size(blob, size)
+        key = content_key(sha)
+        stat = self._stat(key)
+        if stat is None:
+            raise self._missing(sha)
+        if size is not None and stat.size != size:
+            raise DataLoss(
+                f"blob sha256:{sha} in {self.describe()} is {stat.size} bytes, but "
+                f"{size} were recorded: the stored object is damaged"
+            )
+        total = stat.size
+        stop = total if end is None else min(end, total)
+        if start < 0 or start > stop:
+            raise InvalidArgument(f"range {start}-{end} is outside blob of {total} bytes")
+        length = stop - start
+        if length == 0:
+            return BlobReader(iter(()), lambda: None, size=0, sha256=None, what="empty range")
+        chunks, close = self._read(key, start, length)
+        return BlobReader(
+            chunks,
+            close,
+            size=length,
+            sha256=None,
+            what=f"bytes {start}-{stop - 1} of blob sha256:{sha}",
+        )
+
+    def verify(self, blob: str | BlobRef, *, size: int | None = None) -> BlobRef:
+        """Read a whole blob and check it; DataLoss or NotFound if it is not intact."""
+        with self.open(blob, size=size) as reader:
+            for _ in reader:
+                pass
+            assert reader.sha256 is not None
+            return BlobRef(reader.sha256, reader.size, self.uri_for(reader.sha256))
+
+    def exists(self, blob: str | BlobRef) -> bool:
+        sha, _ = self._sha_and_size(blob, None)
+        return self._stat(content_key(sha)) is not None
+
+    def stat(self, blob: str | BlobRef) -> BlobInfo | None:
+        sha, _ = self._sha_and_size(blob, None)
+        key = content_key(sha)
+        st = self._stat(key)
+        if st is None:
+            return None
+        return BlobInfo(sha, st.size, self._uri(key), st.modified)
+
+    def delete(self, blob: str | BlobRef) -> bool:
+        """Delete a blob; True if it was there. Only garbage collection should call it."""
+        sha, _ = self._sha_and_size(blob, None)
+        return self._delete(content_key(sha))
+
+    def list_objects(self) -> Iterator[BlobInfo]:
+        """Every content-addressed object in the store (other keys are ignored)."""
+        for key, st in self._list(CONTENT_DIR + "/"):
+            sha = sha256_from_key(key)
+            if sha is not None and key == content_key(sha):
+                yield BlobInfo(sha, st.size, self._uri(key), st.modified)
+
+    def list_temporaries(self) -> Iterator[tuple[str, ObjectStat]]:
+        """Leftovers of uploads whose process died (keys relative to the store)."""
+        yield from self._list(TEMP_DIR + "/")
+
+    def delete_temporary(self, key: str) -> bool:
+        if not key.startswith(TEMP_DIR + "/") or ".." in key.split("/"):
+            raise InvalidArgument(f"not a temporary key: {key!r}")
+        return self._delete(key)
+
+    def presigned_get_url(
+        self, blob: str | BlobRef, expires: timedelta | int = timedelta(hours=1)
+    ) -> str | None:
+        """A URL to download the blob directly, or None where the backend has none."""
+        sha, _ = self._sha_and_size(blob, None)
+        if isinstance(expires, int):
+            expires = timedelta(seconds=expires)
+        return self._presign(content_key(sha), expires)
+
+    def uri_for(self, blob: str | BlobRef) -> str:
+        sha, _ = self._sha_and_size(blob, None)
+        return self._uri(content_key(sha))
+
+    def sha256_of_uri(self, uri: str) -> str | None:
+        """The sha256 if ``uri`` names a content-addressed object of this store."""
+        sha = sha256_from_key(uri)
+        if sha is None or self._uri(content_key(sha)) != uri:
+            return None
+        return sha
+
+    def check(self) -> None:
+        """Fail early with a clear error (Unavailable, NotFound) if the store is unusable."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the store is not used afterwards."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line for people: backend and location (never credentials)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()}>"
+
+    # -- helpers ---------------------------------------------------------------------
+    @staticmethod
+    def _sha_and_size(blob: str | BlobRef, size: int | None) -> tuple[str, int | None]:
+        if isinstance(blob, BlobRef):
+            return normalize_sha256(blob.sha256), blob.size if size is None else size
+        return normalize_sha256(blob), size
+
+    # -- what a backend implements (keys are relative to the store's prefix) -----------
+    @abstractmethod
+    def _stage(self, source: HashingSource, size_hint: int | None) -> Any:
+        """Consume the whole source into a temporary place; return a handle for
+        ``_publish``/``_discard``. On any error, remove what was written and re-raise."""
+
+    @abstractmethod
+    def _publish(self, staged: Any, key: str, sha256: str, size: int) -> None:
+        """Make the staged bytes visible at ``key`` in one atomic step."""
+
+    @abstractmethod
+    def _discard(self, staged: Any) -> None:
+        """Remove the staged bytes if still there (after publishing or on failure)."""
+
+    @abstractmethod
+    def _stat(self, key: str) -> ObjectStat | None: ...
+
+    @abstractmethod
+    def _read(
+        self, key: str, start: int, length: int | None
+    ) -> tuple[Iterator[bytes], Callable[[], None]]:
+        """Chunks of the object (from ``start``, ``length`` bytes or to the end) and a
+        function that releases the underlying connection or file."""
+
+    @abstractmethod
+    def _delete(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def _list(self, prefix: str) -> Iterator[tuple[str, ObjectStat]]: ...
+
+    @abstractmethod
+    def _uri(self, key: str) -> str: ...
+
+    def _touch(self, key: str) -> None:  # noqa: B027 - optional hook
+        """Mark an existing object as recently used (protects it from a concurrent gc's
+        grace period). Best effort."""
+
+    def _presign(self, key: str, expires: timedelta) -> str | None:
+        return None
+
+    def _missing(self, sha256: str) -> NotFound:
+        """The error for a blob that is not there (backends name a missing bucket)."""
+        return NotFound(f"blob sha256:{sha256} is not in {self.describe()}")
+
+    # -- raw keys, for artifact URIs that are not content-addressed --------------------
+    def open_key(self, key: str) -> BlobReader:
+        """Unverified stream of any object of the store, by key relative to the store."""
+        st = self._stat(key)
+        if st is None:
+            raise NotFound(f"{self._uri(key)} does not exist")
+        chunks, close = self._read(key, 0, None)
+        return BlobReader(chunks, close, size=st.size, sha256=None, what=self._uri(key))
+
+    def stat_key(self, key: str) -> ObjectStat | None:
+        return self._stat(key)

@@ -1,0 +1,269 @@
+"""Edges: events (with paths), attributions, associations and parent contexts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from lineage import model
+from lineage.errors import AlreadyExists, InvalidArgument
+from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, NodeKind
+from lineage.store.nodes import chunks, now_ms
+from lineage.store.schema import (
+    association_table,
+    attribution_table,
+    event_path_table,
+    event_table,
+    parent_context_table,
+)
+
+
+def _existing_ids(conn: Connection, kind: NodeKind, ids: set[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in chunks(sorted(ids)):
+        found.update(
+            int(r.id)
+            for r in conn.execute(select(kind.table.c.id).where(kind.table.c.id.in_(chunk)))
+        )
+    return found
+
+
+def _check_exist(conn: Connection, kind: NodeKind, ids: set[int], what: str) -> None:
+    missing = ids - _existing_ids(conn, kind, ids)
+    if missing:
+        raise InvalidArgument(
+            f"{what}: no {kind.name} with id {', '.join(map(str, sorted(missing)))}"
+        )
+
+
+# --- events -------------------------------------------------------------------------
+
+
+def validate_event(event: model.Event) -> None:
+    if not event.type:
+        raise InvalidArgument("No event type is specified.")
+    if event.type not in model.EventType.__members__.values():
+        raise InvalidArgument(f"unknown event type {event.type}")
+    for step in event.path or ():
+        if (step.index is None) == (step.key is None):
+            raise InvalidArgument("each event path step must set exactly one of index or key")
+
+
+def put_events(
+    conn: Connection,
+    events: Sequence[model.Event],
+    *,
+    check_nodes: bool = True,
+    now: int | None = None,
+) -> None:
+    if not events:
+        return
+    now = now if now is not None else now_ms()
+    for event in events:
+        if not event.artifact_id or not event.execution_id:
+            raise InvalidArgument("An event must set artifact_id and execution_id.")
+        validate_event(event)
+    if check_nodes:
+        _check_exist(conn, ARTIFACT, {e.artifact_id for e in events if e.artifact_id}, "event")
+        _check_exist(conn, EXECUTION, {e.execution_id for e in events if e.execution_id}, "event")
+    path_rows = []
+    for event in events:
+        try:
+            result = conn.execute(
+                event_table.insert().values(
+                    artifact_id=event.artifact_id,
+                    execution_id=event.execution_id,
+                    type=int(event.type or 0),
+                    milliseconds_since_epoch=event.milliseconds_since_epoch
+                    if event.milliseconds_since_epoch is not None
+                    else now,
+                )
+            )
+        except IntegrityError:
+            raise AlreadyExists(
+                f"Given event already exists: artifact_id {event.artifact_id}, execution_id "
+                f"{event.execution_id}, type {model.EventType(event.type or 0).name}"
+            ) from None
+        event_id = int(result.inserted_primary_key[0])
+        for step in event.path or ():
+            path_rows.append(
+                {
+                    "event_id": event_id,
+                    "is_index_step": 1 if step.index is not None else 0,
+                    "step_index": step.index,
+                    "step_key": step.key,
+                }
+            )
+    if path_rows:
+        conn.execute(event_path_table.insert(), path_rows)
+
+
+def _build_events(conn: Connection, rows: Sequence[Any]) -> list[model.Event]:
+    paths: dict[int, list[model.PathStep]] = defaultdict(list)
+    ids = [int(r.id) for r in rows]
+    for chunk in chunks(ids):
+        for p in conn.execute(
+            select(event_path_table).where(event_path_table.c.event_id.in_(chunk))
+        ):
+            step = (
+                model.PathStep(index=p.step_index)
+                if p.is_index_step
+                else model.PathStep(key=p.step_key)
+            )
+            paths[int(p.event_id)].append(step)
+    return [
+        model.Event(
+            artifact_id=int(r.artifact_id),
+            execution_id=int(r.execution_id),
+            type=int(r.type),
+            milliseconds_since_epoch=r.milliseconds_since_epoch,
+            path=paths.get(int(r.id)) or None,
+        )
+        for r in rows
+    ]
+
+
+def events_by(conn: Connection, column: str, ids: Sequence[int]) -> list[model.Event]:
+    rows: list[Any] = []
+    for chunk in chunks(sorted(set(ids))):
+        rows.extend(conn.execute(select(event_table).where(event_table.c[column].in_(chunk))))
+    rows.sort(key=lambda r: r.id)
+    return _build_events(conn, rows)
+
+
+# --- attributions and associations -------------------------------------------------
+
+
+def put_attributions_and_associations(
+    conn: Connection,
+    attributions: Sequence[model.Attribution],
+    associations: Sequence[model.Association],
+) -> None:
+    if attributions:
+        _check_exist(conn, CONTEXT, {a.context_id for a in attributions}, "attribution")
+        _check_exist(conn, ARTIFACT, {a.artifact_id for a in attributions}, "attribution")
+        _insert_missing(
+            conn,
+            attribution_table,
+            "artifact_id",
+            [(a.context_id, a.artifact_id) for a in attributions],
+        )
+    if associations:
+        _check_exist(conn, CONTEXT, {a.context_id for a in associations}, "association")
+        _check_exist(conn, EXECUTION, {a.execution_id for a in associations}, "association")
+        _insert_missing(
+            conn,
+            association_table,
+            "execution_id",
+            [(a.context_id, a.execution_id) for a in associations],
+        )
+
+
+def _insert_missing(conn: Connection, table: Any, other: str, pairs: list[tuple[int, int]]) -> None:
+    """Insert the (context, node) pairs not there yet; an existing pair is not an error."""
+    wanted = list(dict.fromkeys(pairs))
+    present: set[tuple[int, int]] = set()
+    for start in range(0, len(wanted), 200):
+        chunk = wanted[start : start + 200]
+        present.update(
+            (int(r[0]), int(r[1]))
+            for r in conn.execute(
+                select(table.c.context_id, table.c[other]).where(
+                    tuple_(table.c.context_id, table.c[other]).in_(chunk)
+                )
+            )
+        )
+    rows = [{"context_id": c, other: n} for c, n in wanted if (c, n) not in present]
+    if rows:
+        conn.execute(table.insert(), rows)
+
+
+# --- parent contexts -----------------------------------------------------------------
+
+
+def ancestors(conn: Connection, context_id: int) -> set[int]:
+    """Every context above this one, by one recursive query."""
+    pc = parent_context_table
+    seed = select(pc.c.parent_context_id.label("id")).where(pc.c.context_id == context_id)
+    tree = seed.cte("ancestors", recursive=True)
+    step = select(pc.c.parent_context_id).where(pc.c.context_id == tree.c.id)
+    tree = tree.union(step)
+    return {int(r.id) for r in conn.execute(select(tree.c.id))}
+
+
+def put_parent_contexts(conn: Connection, links: Sequence[model.ParentContext]) -> None:
+    if not links:
+        return
+    ids = {link.child_id for link in links} | {link.parent_id for link in links}
+    found = _existing_ids(conn, CONTEXT, ids)
+    for link in links:
+        if link.child_id not in found or link.parent_id not in found:
+            raise InvalidArgument(
+                "Given parent / child id in the parent_context cannot be found: "
+                f"child_id {link.child_id}, parent_id {link.parent_id}"
+            )
+        if link.child_id == link.parent_id:
+            raise InvalidArgument(f"a context cannot be its own parent (id {link.child_id})")
+    for link in links:
+        if link.child_id in ancestors(conn, link.parent_id):
+            raise InvalidArgument(
+                f"There is a cycle detected of the given relationship: context {link.child_id} "
+                f"is already an ancestor of {link.parent_id}"
+            )
+        try:
+            conn.execute(
+                parent_context_table.insert().values(
+                    context_id=link.child_id, parent_context_id=link.parent_id
+                )
+            )
+        except IntegrityError:
+            raise AlreadyExists(
+                f"Given parent_context already exists: child_id {link.child_id}, parent_id {link.parent_id}"
+            ) from None
+
+
+def related_context_ids(
+    conn: Connection, context_ids: Sequence[int], parents: bool
+) -> dict[int, list[int]]:
+    """For each context, the ids of its parents (or children), ascending."""
+    pc = parent_context_table
+    key, other = (
+        (pc.c.context_id, pc.c.parent_context_id)
+        if parents
+        else (pc.c.parent_context_id, pc.c.context_id)
+    )
+    result: dict[int, list[int]] = {int(c): [] for c in context_ids}
+    for chunk in chunks(sorted(set(context_ids))):
+        for row in conn.execute(select(key, other).where(key.in_(chunk)).order_by(other)):
+            result[int(row[0])].append(int(row[1]))
+    return result
+
+
+def context_ids_of(conn: Connection, kind: NodeKind, node_id: int) -> list[int]:
+    table, column = (
+        (attribution_table, "artifact_id")
+        if kind is ARTIFACT
+        else (association_table, "execution_id")
+    )
+    return [
+        int(r.context_id)
+        for r in conn.execute(
+            select(table.c.context_id)
+            .where(table.c[column] == node_id)
+            .order_by(table.c.context_id)
+        )
+    ]
+
+
+def node_ids_in_context_query(kind: NodeKind, context_id: int) -> Any:
+    """Subquery of the ids of a context's artifacts or executions."""
+    table, column = (
+        (attribution_table, "artifact_id")
+        if kind is ARTIFACT
+        else (association_table, "execution_id")
+    )
+    return select(table.c[column]).where(table.c.context_id == context_id)

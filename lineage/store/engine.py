@@ -1,0 +1,90 @@
+"""Database engines: one place that knows each backend's connection settings.
+
+SQLite runs in WAL mode with a busy timeout and takes its write lock at BEGIN
+(``BEGIN IMMEDIATE``), so two writers queue instead of failing half way through a
+transaction. PostgreSQL and MySQL use their defaults with a pre-ping pool.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from lineage.errors import InvalidArgument
+
+DEFAULT_DATA_DIR = Path("lineage-data")
+DEFAULT_DATABASE_FILE = "metadata.sqlite"
+
+
+def default_database_url(data_dir: str | os.PathLike[str] = DEFAULT_DATA_DIR) -> str:
+    return f"sqlite:///{Path(data_dir).resolve() / DEFAULT_DATABASE_FILE}"
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password hidden, for logs and banners."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidArgument(f"not a database URL: {url!r} ({exc})") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, parsed.database, **kwargs)
+    if backend not in ("postgresql", "mysql", "mariadb"):
+        raise InvalidArgument(
+            f"unsupported database {backend!r}: use sqlite, postgresql+psycopg or mysql+pymysql"
+        )
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    if backend in ("mysql", "mariadb"):
+        options["isolation_level"] = "READ COMMITTED"
+        options["connect_args"] = {"charset": "utf8mb4"}
+    options.update(kwargs)
+    return create_engine(url, **options)
+
+
+def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    options.update(kwargs)
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Readers (marked by read_only()) begin deferred, so WAL lets them run beside a writer.
+        if connection.get_execution_options().get("lineage_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine, for transactions that only read."""
+    return engine.execution_options(lineage_read_only=True)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,195 @@
+"""Lineage traversal as one recursive query over ``Event``.
+
+Nodes of the walk share one integer space: an artifact is its id, an execution the
+negative of its id. Each step joins ``Event`` twice (once on ``artifact_id`` for artifact
+rows, once on ``execution_id`` for execution rows, both indexed), so the work done is
+proportional to the edges walked, never to the size of the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+
+from lineage import model
+from lineage.store.schema import artifact_table, event_table, execution_table
+
+UPSTREAM = 1
+DOWNSTREAM = 2
+BIDIRECTIONAL = 3
+
+_INPUTS = [int(t) for t in model.INPUT_EVENT_TYPES]
+_OUTPUTS = [int(t) for t in model.OUTPUT_EVENT_TYPES]
+
+
+@dataclass
+class Walk:
+    """Where to start and when to stop."""
+
+    start_artifacts: ColumnElement[bool] | None = None  # filter on artifact_table
+    start_executions: ColumnElement[bool] | None = None  # filter on execution_table
+    max_hops: int = 20
+    direction: int = BIDIRECTIONAL
+    # Nodes matching these are reached but not walked through.
+    stop_artifacts: ColumnElement[bool] | None = None
+    stop_executions: ColumnElement[bool] | None = None
+    # Nodes not matching these are neither reached nor walked through.
+    keep_artifacts: ColumnElement[bool] | None = None
+    keep_executions: ColumnElement[bool] | None = None
+    start_limit: int | None = None
+
+
+@dataclass
+class Reached:
+    """Node ids with the hop count at which each was first reached."""
+
+    artifacts: dict[int, int] = field(default_factory=dict)
+    executions: dict[int, int] = field(default_factory=dict)
+    stopped_artifacts: set[int] = field(default_factory=set)
+    stopped_executions: set[int] = field(default_factory=set)
+
+
+def _matches(
+    table: Any, node_id: Any, condition: ColumnElement[bool] | None
+) -> ColumnElement[bool]:
+    if condition is None:
+        return true()
+    return exists(
+        select(literal(1)).where(table.c.id == node_id, condition).correlate_except(table)
+    )
+
+
+def walk(conn: Connection, spec: Walk) -> Reached:
+    seeds = []
+    if spec.start_artifacts is not None:
+        start = select(
+            cast(artifact_table.c.id, BigInteger).label("node"),
+            literal(0, Integer).label("depth"),
+            case((_matches(artifact_table, artifact_table.c.id, spec.stop_artifacts), 0), else_=1)
+            if spec.stop_artifacts is not None
+            else literal(1, Integer),
+        ).where(spec.start_artifacts)
+        if spec.start_limit:
+            start = select(start.order_by(artifact_table.c.id).limit(spec.start_limit).subquery())
+        seeds.append(start)
+    if spec.start_executions is not None:
+        start = select(
+            cast(-execution_table.c.id, BigInteger).label("node"),
+            literal(0, Integer).label("depth"),
+            case(
+                (_matches(execution_table, execution_table.c.id, spec.stop_executions), 0), else_=1
+            )
+            if spec.stop_executions is not None
+            else literal(1, Integer),
+        ).where(spec.start_executions)
+        if spec.start_limit:
+            start = select(
+                start.order_by(execution_table.c.id.desc()).limit(spec.start_limit).subquery()
+            )
+        seeds.append(start)
+    if not seeds:
+        return Reached()
+    base = seeds[0] if len(seeds) == 1 else seeds[0].union_all(*seeds[1:])
+    tree = base.cte("walk", recursive=True)
+    tree_node, tree_depth, tree_expand = tree.c[0], tree.c[1], tree.c[2]
+
+    from_artifact = event_table.alias("ea")  # events of an artifact row: to executions
+    from_execution = event_table.alias("ee")  # events of an execution row: to artifacts
+    a_types, e_types = _event_types(spec.direction)
+    join_a = and_(from_artifact.c.artifact_id == tree_node)
+    if a_types is not None:
+        join_a = and_(join_a, from_artifact.c.type.in_(a_types))
+    join_e = and_(from_execution.c.execution_id == -tree_node)
+    if e_types is not None:
+        join_e = and_(join_e, from_execution.c.type.in_(e_types))
+
+    next_execution = from_artifact.c.execution_id
+    next_artifact = from_execution.c.artifact_id
+    next_node = func.coalesce(-next_execution, next_artifact)
+    keep = or_(
+        and_(tree_node > 0, _matches(execution_table, next_execution, spec.keep_executions)),
+        and_(tree_node < 0, _matches(artifact_table, next_artifact, spec.keep_artifacts)),
+    )
+    stop = or_(
+        and_(tree_node > 0, _matches(execution_table, next_execution, spec.stop_executions))
+        if spec.stop_executions is not None
+        else false(),
+        and_(tree_node < 0, _matches(artifact_table, next_artifact, spec.stop_artifacts))
+        if spec.stop_artifacts is not None
+        else false(),
+    )
+    step = (
+        select(
+            cast(next_node, BigInteger),
+            cast(tree_depth + 1, Integer),
+            case((stop, 0), else_=1),
+        )
+        .select_from(tree.outerjoin(from_artifact, join_a).outerjoin(from_execution, join_e))
+        .where(
+            tree_depth < spec.max_hops,
+            tree_expand == 1,
+            next_node.is_not(None),
+        )
+    )
+    if spec.keep_artifacts is not None or spec.keep_executions is not None:
+        step = step.where(keep)
+    tree = tree.union(step)
+    rows = conn.execute(
+        select(tree.c[0], func.min(tree.c[1]), func.min(tree.c[2])).group_by(tree.c[0])
+    )
+    reached = Reached()
+    for node, depth, expand in rows:
+        node = int(node)
+        if node > 0:
+            reached.artifacts[node] = int(depth)
+            if not expand:
+                reached.stopped_artifacts.add(node)
+        else:
+            reached.executions[-node] = int(depth)
+            if not expand:
+                reached.stopped_executions.add(-node)
+    return reached
+
+
+def _event_types(direction: int) -> tuple[list[int] | None, list[int] | None]:
+    """Event types to follow from an artifact row and from an execution row."""
+    if direction == UPSTREAM:
+        # artifact <- produced by execution <- consumed artifacts
+        return _OUTPUTS, _INPUTS
+    if direction == DOWNSTREAM:
+        return _INPUTS, _OUTPUTS
+    return None, None
+
+
+def events_between(conn: Connection, artifact_ids: set[int], execution_ids: set[int]) -> list[Any]:
+    """Event rows whose two ends are both in the given sets."""
+    from lineage.store.nodes import chunks
+
+    rows: list[Any] = []
+    if not artifact_ids or not execution_ids:
+        return rows
+    smaller_is_artifacts = len(artifact_ids) <= len(execution_ids)
+    column = event_table.c.artifact_id if smaller_is_artifacts else event_table.c.execution_id
+    for chunk in chunks(sorted(artifact_ids if smaller_is_artifacts else execution_ids)):
+        for row in conn.execute(select(event_table).where(column.in_(chunk))):
+            if int(row.artifact_id) in artifact_ids and int(row.execution_id) in execution_ids:
+                rows.append(row)
+    rows.sort(key=lambda r: r.id)
+    return rows

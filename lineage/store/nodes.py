@@ -1,0 +1,366 @@
+"""Artifacts, executions and contexts: create, update (with field masks) and load.
+
+Loading is two queries whatever the number of nodes (rows with their type names, then
+all their properties), so a page of 100 nodes costs the same as a page of one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from lineage import model
+from lineage.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from lineage.store import types as types_ops
+from lineage.store.kinds import NodeKind
+from lineage.store.schema import type_table
+from lineage.store.values import value_from_row, value_to_row
+
+CHUNK = 500
+_MASKABLE = {
+    "artifact": {
+        "name",
+        "external_id",
+        "uri",
+        "state",
+        "properties",
+        "custom_properties",
+        "type_id",
+    },
+    "execution": {
+        "name",
+        "external_id",
+        "last_known_state",
+        "properties",
+        "custom_properties",
+        "type_id",
+    },
+    "context": {"name", "external_id", "properties", "custom_properties", "type_id"},
+}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield list(ids[start : start + CHUNK])
+
+
+# --- loading ------------------------------------------------------------------------
+
+
+def node_select(kind: NodeKind) -> Select:
+    """Node rows with their type's name, the shape ``build_nodes`` expects."""
+    return select(kind.table, type_table.c.name.label("type_name")).join(
+        type_table, type_table.c.id == kind.table.c.type_id
+    )
+
+
+def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[Any]:
+    ids = [int(r.id) for r in rows]
+    props: dict[int, tuple[dict[str, model.Value], dict[str, model.Value]]] = {
+        i: ({}, {}) for i in ids
+    }
+    pt = kind.property_table
+    for chunk in chunks(ids):
+        for prow in conn.execute(select(pt).where(kind.owner.in_(chunk))):
+            value = value_from_row(prow)
+            if value is None:
+                continue
+            owner = int(getattr(prow, kind.owner_column))
+            props[owner][1 if prow.is_custom_property else 0][prow.name] = value
+    nodes = []
+    for row in rows:
+        node_id = int(row.id)
+        fields: dict[str, Any] = {
+            "id": node_id,
+            "type_id": int(row.type_id),
+            "type": row.type_name,
+            "name": row.name,
+            "external_id": row.external_id,
+            "create_time_since_epoch": int(row.create_time_since_epoch),
+            "last_update_time_since_epoch": int(row.last_update_time_since_epoch),
+            "properties": props[node_id][0],
+            "custom_properties": props[node_id][1],
+        }
+        for extra in kind.extra_fields:
+            fields[extra] = getattr(row, extra)
+        nodes.append(kind.node_class(**fields))
+    return nodes
+
+
+def load_by_ids(conn: Connection, kind: NodeKind, ids: Sequence[int]) -> list[Any]:
+    """The nodes with these ids that exist, in ascending id order."""
+    rows: list[Any] = []
+    for chunk in chunks(sorted(set(ids))):
+        rows.extend(conn.execute(node_select(kind).where(kind.table.c.id.in_(chunk))))
+    rows.sort(key=lambda r: r.id)
+    return build_nodes(conn, kind, rows)
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+class TypeCache:
+    """Declared properties of the types one call touches, looked up once each."""
+
+    def __init__(self, conn: Connection, kind: NodeKind) -> None:
+        self.conn = conn
+        self.kind = kind
+        self._cache: dict[int, dict[str, int]] = {}
+
+    def properties(self, type_id: int) -> dict[str, int]:
+        if type_id not in self._cache:
+            self._cache[type_id] = types_ops.type_properties(self.conn, self.kind, type_id)[1]
+        return self._cache[type_id]
+
+
+def _validate_properties(node: Any, declared: dict[str, int]) -> None:
+    for name, value in node.properties.items():
+        if name not in declared:
+            raise InvalidArgument(
+                f"Cannot validate properties of type_id: {node.type_id}: Found unknown property: {name}"
+            )
+        if int(value.kind) != declared[name]:
+            raise InvalidArgument(
+                f"Cannot validate properties of type_id: {node.type_id}: Found unmatched "
+                f"property type: {name} is declared {model.PropertyType(declared[name]).name}, "
+                f"given {model.PropertyType(value.kind).name}"
+            )
+
+
+def _row_values(kind: NodeKind, node: Any) -> dict[str, Any]:
+    values = {
+        "type_id": node.type_id,
+        "name": node.name or None,
+        "external_id": node.external_id or None,
+    }
+    for extra in kind.extra_fields:
+        values[extra] = getattr(node, extra)
+    return values
+
+
+def _property_rows(kind: NodeKind, node_id: int, node: Any) -> list[dict[str, Any]]:
+    rows = []
+    for custom, props in ((0, node.properties), (1, node.custom_properties)):
+        for name, value in props.items():
+            row = value_to_row(value)
+            row.update({kind.owner_column: node_id, "name": name, "is_custom_property": custom})
+            rows.append(row)
+    return rows
+
+
+def _describe_clash(kind: NodeKind, node: Any) -> str:
+    parts = [f"type_id: {node.type_id}"]
+    if node.name:
+        parts.append(f"name: {node.name!r}")
+    if node.external_id:
+        parts.append(f"external_id: {node.external_id!r}")
+    return f"Given node already exists: {kind.title} with {', '.join(parts)}"
+
+
+def create_node(conn: Connection, kind: NodeKind, node: Any, cache: TypeCache, now: int) -> int:
+    if not node.type_id:
+        raise InvalidArgument("Type id is missing.")
+    _validate_properties(node, cache.properties(node.type_id))
+    if kind.name == "context" and not node.name:
+        raise InvalidArgument(
+            f"Cannot create node for type_id: {node.type_id}: Context name should not be empty"
+        )
+    values = _row_values(kind, node)
+    values["create_time_since_epoch"] = now
+    values["last_update_time_since_epoch"] = now
+    # No savepoint: a clash aborts the whole call (every write is one transaction).
+    try:
+        node_id = int(conn.execute(kind.table.insert().values(**values)).inserted_primary_key[0])
+    except IntegrityError:
+        raise AlreadyExists(_describe_clash(kind, node)) from None
+    rows = _property_rows(kind, node_id, node)
+    if rows:
+        conn.execute(kind.property_table.insert(), rows)
+    return node_id
+
+
+def _mask_fields(
+    kind: NodeKind, mask: Sequence[str]
+) -> tuple[set[str], set[str], set[str], bool, bool]:
+    """Split a field mask: plain fields, named properties, named custom properties, and
+    whether all properties / all custom properties are covered."""
+    plain: set[str] = set()
+    props: set[str] = set()
+    custom: set[str] = set()
+    all_props = all_custom = False
+    for path in mask:
+        head, _, rest = path.partition(".")
+        if head not in _MASKABLE[kind.name]:
+            raise InvalidArgument(f"field_mask_paths: {path!r} is not a field of {kind.title}")
+        if head == "properties":
+            if rest:
+                props.add(rest)
+            else:
+                all_props = True
+        elif head == "custom_properties":
+            if rest:
+                custom.add(rest)
+            else:
+                all_custom = True
+        else:
+            plain.add(head)
+    return plain, props, custom, all_props, all_custom
+
+
+def update_node(
+    conn: Connection,
+    kind: NodeKind,
+    node: Any,
+    cache: TypeCache,
+    now: int,
+    mask: Sequence[str] = (),
+    abort_if_changed: bool = False,
+) -> int:
+    stored_list = load_by_ids(conn, kind, [node.id])
+    if not stored_list:
+        raise InvalidArgument(f"Cannot find the given id {node.id}")
+    stored = stored_list[0]
+    if node.type_id and node.type_id != stored.type_id:
+        raise InvalidArgument(
+            f"Given type_id {node.type_id} is different from the one known before: {stored.type_id}"
+        )
+    if (
+        abort_if_changed
+        and node.last_update_time_since_epoch != stored.last_update_time_since_epoch
+    ):
+        raise FailedPrecondition(
+            f"{kind.title} {node.id} changed since it was read: last_update_time_since_epoch is "
+            f"{stored.last_update_time_since_epoch}, the update was based on "
+            f"{node.last_update_time_since_epoch}"
+        )
+    node.type_id = stored.type_id
+    # The node as it will be: the stored one with the given fields applied.
+    target = kind.node_class(**{**stored.__dict__})
+    target.properties = dict(stored.properties)
+    target.custom_properties = dict(stored.custom_properties)
+    plain_fields = ["name", "external_id", *kind.extra_fields]
+    if not mask:
+        for f in plain_fields:
+            setattr(target, f, getattr(node, f))
+        target.properties = dict(node.properties)
+        target.custom_properties = dict(node.custom_properties)
+    else:
+        plain, props, custom, all_props, all_custom = _mask_fields(kind, mask)
+        for f in plain & set(plain_fields):
+            setattr(target, f, getattr(node, f))
+        if all_props:
+            target.properties = dict(node.properties)
+        for p in props:
+            _apply(target.properties, node.properties, p)
+        if all_custom:
+            target.custom_properties = dict(node.custom_properties)
+        for p in custom:
+            _apply(target.custom_properties, node.custom_properties, p)
+    _validate_properties(target, cache.properties(stored.type_id))
+    if kind.name == "context" and not target.name:
+        raise InvalidArgument(f"Context {node.id}: name should not be empty")
+    changed_row = any(getattr(target, f) != getattr(stored, f) for f in plain_fields)
+    changed_props = (
+        target.properties != stored.properties
+        or target.custom_properties != stored.custom_properties
+    )
+    if not changed_row and not changed_props:
+        return int(stored.id)
+    values = _row_values(kind, target)
+    values["last_update_time_since_epoch"] = max(now, stored.last_update_time_since_epoch)
+    try:
+        conn.execute(update(kind.table).where(kind.table.c.id == stored.id).values(**values))
+    except IntegrityError:
+        raise AlreadyExists(_describe_clash(kind, target)) from None
+    if changed_props:
+        _write_property_diff(conn, kind, int(stored.id), stored, target)
+    return int(stored.id)
+
+
+def _apply(target: dict[str, model.Value], given: dict[str, model.Value], name: str) -> None:
+    if name in given:
+        target[name] = given[name]
+    else:
+        target.pop(name, None)
+
+
+def _write_property_diff(
+    conn: Connection, kind: NodeKind, node_id: int, old: Any, new: Any
+) -> None:
+    pt = kind.property_table
+    for custom, before, after in (
+        (0, old.properties, new.properties),
+        (1, old.custom_properties, new.custom_properties),
+    ):
+        gone = [n for n in before if n not in after or after[n] != before[n]]
+        if gone:
+            conn.execute(
+                delete(pt).where(
+                    and_(
+                        kind.owner == node_id,
+                        pt.c.is_custom_property == custom,
+                        pt.c.name.in_(gone),
+                    )
+                )
+            )
+        fresh = [n for n in after if n not in before or after[n] != before[n]]
+        if fresh:
+            rows = []
+            for n in fresh:
+                row = value_to_row(after[n])
+                row.update({kind.owner_column: node_id, "name": n, "is_custom_property": custom})
+                rows.append(row)
+            conn.execute(pt.insert(), rows)
+
+
+def put_nodes(
+    conn: Connection,
+    kind: NodeKind,
+    nodes: Sequence[Any],
+    *,
+    field_mask_paths: Sequence[str] = (),
+    abort_if_latest_updated_time_changed: bool = False,
+    now: int | None = None,
+) -> list[int]:
+    now = now if now is not None else now_ms()
+    cache = TypeCache(conn, kind)
+    ids = []
+    for node in nodes:
+        if node.id:
+            ids.append(
+                update_node(
+                    conn,
+                    kind,
+                    node,
+                    cache,
+                    now,
+                    field_mask_paths,
+                    abort_if_latest_updated_time_changed,
+                )
+            )
+        else:
+            ids.append(create_node(conn, kind, node, cache, now))
+    return ids
+
+
+def require_ids(conn: Connection, kind: NodeKind, ids: Iterable[int]) -> None:
+    wanted = set(ids)
+    if not wanted:
+        return
+    found: set[int] = set()
+    for chunk in chunks(sorted(wanted)):
+        found.update(
+            int(r.id)
+            for r in conn.execute(select(kind.table.c.id).where(kind.table.c.id.in_(chunk)))
+        )
+    missing = wanted - found
+    if missing:
+        raise NotFound(f"No {kind.name} with id {', '.join(map(str, sorted(missing)))}")

@@ -1,0 +1,718 @@
+"""The metadata store: MLMD's operations over one database, each one transaction.
+
+This is the one object every interface (MLMD gRPC, native gRPC, GraphQL, the embedded
+SDK) goes through. It holds an engine and nothing else, so any number of server
+replicas can share a database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from lineage import model
+from lineage.errors import Aborted, AlreadyExists, InvalidArgument, Unavailable
+from lineage.store import edges, graph, nodes, paging, types
+from lineage.store.engine import make_engine, read_only
+from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS, NodeKind
+from lineage.store.migrate import upgrade
+from lineage.store.paging import ListOptions
+from lineage.store.schema import association_table, attribution_table
+
+T = TypeVar("T")
+
+
+@dataclass
+class ArtifactAndEvent:
+    """One artifact of ``put_execution`` with the event linking it (either may be None)."""
+
+    artifact: model.Artifact | None = None
+    event: model.Event | None = None
+
+
+@dataclass
+class SubgraphOptions:
+    """MLMD's ``LineageSubgraphQueryOptions``."""
+
+    starting_artifacts: str | None = None  # a filter_query; "" selects all
+    starting_executions: str | None = None
+    max_num_hops: int = 20
+    direction: int = graph.BIDIRECTIONAL
+    ending_artifacts: str | None = None
+    ending_executions: str | None = None
+    include_ending_artifacts: bool = False
+    include_ending_executions: bool = False
+
+
+@dataclass
+class GraphOptions:
+    """MLMD's ``LineageGraphQueryOptions``."""
+
+    artifacts_options: ListOptions | None = None
+    max_num_hops: int | None = None
+    boundary_artifacts: str | None = None
+    boundary_executions: str | None = None
+    max_node_size: int = 20
+
+
+@dataclass
+class EdgeMask:
+    """Which parts of a lineage graph to return (MLMD's read mask)."""
+
+    parts: set[str] = field(
+        default_factory=lambda: {
+            "artifacts",
+            "executions",
+            "contexts",
+            "events",
+            "attributions",
+            "associations",
+            "artifact_types",
+            "execution_types",
+            "context_types",
+        }
+    )
+
+
+def _filter(kind: NodeKind, query: str | None) -> Any:
+    if query is None or query.strip() == "":
+        return None
+    from lineage.query import compile_filter
+
+    return compile_filter(kind.name, query)
+
+
+class Store:
+    """MLMD's API over a SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
+        self.engine = engine
+        self._reader = read_only(engine)
+        if migrate:
+            upgrade(engine)
+
+    @classmethod
+    def open(cls, url: str, **engine_options: Any) -> Store:
+        return cls(make_engine(url, **engine_options))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- transactions ------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def write(self, work: Callable[[Connection], T], retries: int = 5) -> T:
+        """Run ``work`` in one transaction, retrying when the database asks to."""
+        delay = 0.01
+        for attempt in range(retries):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except IntegrityError:
+                raise AlreadyExists(
+                    "a row with the same unique key was written concurrently"
+                ) from None
+            except OperationalError as exc:
+                if not _retryable(exc) or attempt == retries - 1:
+                    raise _db_error(exc) from None
+                time.sleep(delay)
+                delay *= 4
+            except DBAPIError as exc:
+                raise _db_error(exc) from None
+        raise Aborted("transaction retried too many times")
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        try:
+            with self._reader.connect() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            raise _db_error(exc) from None
+
+    # --- types -------------------------------------------------------------------
+
+    def put_type(
+        self,
+        t: model.AnyType,
+        *,
+        can_add_fields: bool = False,
+        can_omit_fields: bool = False,
+    ) -> int:
+        kind = _kind_of_type(t)
+        return self.write(
+            lambda c: types.put_type(
+                c, kind, t, can_add_fields=can_add_fields, can_omit_fields=can_omit_fields
+            )
+        )
+
+    def put_types(
+        self,
+        artifact_types: Sequence[model.ArtifactType] = (),
+        execution_types: Sequence[model.ExecutionType] = (),
+        context_types: Sequence[model.ContextType] = (),
+        *,
+        can_add_fields: bool = False,
+        can_omit_fields: bool = False,
+    ) -> tuple[list[int], list[int], list[int]]:
+        def work(c: Connection) -> tuple[list[int], list[int], list[int]]:
+            out: list[list[int]] = []
+            for kind, given in (
+                (ARTIFACT, artifact_types),
+                (EXECUTION, execution_types),
+                (CONTEXT, context_types),
+            ):
+                out.append(
+                    [
+                        types.put_type(
+                            c,
+                            kind,
+                            t,
+                            can_add_fields=can_add_fields,
+                            can_omit_fields=can_omit_fields,
+                        )
+                        for t in given
+                    ]
+                )
+            return out[0], out[1], out[2]
+
+        return self.write(work)
+
+    def get_type(self, kind: str, name: str, version: str | None = None) -> Any:
+        return self.read(lambda c: types.get_type(c, KINDS[kind], name, version))
+
+    def get_types(self, kind: str) -> list[Any]:
+        return self.read(lambda c: types.get_types(c, KINDS[kind]))
+
+    def get_types_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
+        return self.read(lambda c: types.get_types_by_id(c, KINDS[kind], ids))
+
+    def get_types_by_external_ids(self, kind: str, external_ids: Sequence[str]) -> list[Any]:
+        return self.read(lambda c: types.get_types_by_external_ids(c, KINDS[kind], external_ids))
+
+    # --- nodes -------------------------------------------------------------------
+
+    def put_nodes(
+        self,
+        kind: str,
+        items: Sequence[Any],
+        *,
+        field_mask_paths: Sequence[str] = (),
+        abort_if_latest_updated_time_changed: bool = False,
+    ) -> list[int]:
+        return self.write(
+            lambda c: nodes.put_nodes(
+                c,
+                KINDS[kind],
+                items,
+                field_mask_paths=field_mask_paths,
+                abort_if_latest_updated_time_changed=abort_if_latest_updated_time_changed,
+            )
+        )
+
+    def get_nodes_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
+        return self.read(lambda c: nodes.load_by_ids(c, KINDS[kind], ids))
+
+    def list_nodes(
+        self,
+        kind: str,
+        options: ListOptions | None = None,
+        *,
+        type_name: str | None = None,
+        type_version: str | None = None,
+        context_id: int | None = None,
+    ) -> tuple[list[Any], str | None]:
+        """A page of nodes, optionally of one type or in one context; and the next token."""
+        node_kind = KINDS[kind]
+        options = options or ListOptions(max_result_size=paging.MAX_PAGE_SIZE)
+        condition = _filter(node_kind, options.filter_query)
+
+        def work(c: Connection) -> tuple[list[Any], str | None]:
+            query = nodes.node_select(node_kind)
+            if type_name is not None:
+                type_ids = types.type_ids_named(c, node_kind, type_name, type_version)
+                if not type_ids:
+                    return [], None
+                query = query.where(node_kind.table.c.type_id.in_(type_ids))
+            if context_id is not None:
+                query = query.where(
+                    node_kind.table.c.id.in_(edges.node_ids_in_context_query(node_kind, context_id))
+                )
+            if condition is not None:
+                query = query.where(condition)
+            rows = list(c.execute(paging.page(query, node_kind.table, options)))
+            rows, token = paging.next_token(options, rows)
+            return nodes.build_nodes(c, node_kind, rows), token
+
+        return self.read(work)
+
+    def list_all(self, kind: str, options: ListOptions | None = None, **where: Any) -> list[Any]:
+        """Every node matching, following page tokens."""
+        options = options or ListOptions(max_result_size=paging.MAX_PAGE_SIZE)
+        result: list[Any] = []
+        while True:
+            page, token = self.list_nodes(kind, options, **where)
+            result.extend(page)
+            if not token:
+                return result
+            options = ListOptions(
+                max_result_size=options.max_result_size,
+                order_by=options.order_by,
+                is_asc=options.is_asc,
+                next_page_token=token,
+                filter_query=options.filter_query,
+            )
+
+    def get_node_by_type_and_name(
+        self, kind: str, type_name: str, name: str, type_version: str | None = None
+    ) -> Any | None:
+        node_kind = KINDS[kind]
+        if not type_name or not name:
+            raise InvalidArgument("type_name and node name must both be given")
+
+        def work(c: Connection) -> Any | None:
+            type_ids = types.type_ids_named(c, node_kind, type_name, type_version)
+            if not type_ids:
+                return None
+            rows = c.execute(
+                nodes.node_select(node_kind).where(
+                    node_kind.table.c.type_id.in_(type_ids), node_kind.table.c.name == name
+                )
+            ).all()
+            built = nodes.build_nodes(c, node_kind, rows)
+            return built[0] if built else None
+
+        return self.read(work)
+
+    def get_artifacts_by_uri(self, uris: Sequence[str]) -> list[model.Artifact]:
+        def work(c: Connection) -> list[model.Artifact]:
+            rows: list[Any] = []
+            unique = list(dict.fromkeys(uris))
+            for start in range(0, len(unique), nodes.CHUNK):
+                rows.extend(
+                    c.execute(
+                        nodes.node_select(ARTIFACT).where(
+                            ARTIFACT.table.c.uri.in_(unique[start : start + nodes.CHUNK])
+                        )
+                    )
+                )
+            rows.sort(key=lambda r: r.id)
+            return nodes.build_nodes(c, ARTIFACT, rows)
+
+        return self.read(work)
+
+    def get_nodes_by_external_ids(self, kind: str, external_ids: Sequence[str]) -> list[Any]:
+        node_kind = KINDS[kind]
+        if any(not e for e in external_ids):
+            raise InvalidArgument("external_ids must not be empty strings")
+
+        def work(c: Connection) -> list[Any]:
+            rows: list[Any] = []
+            unique = list(dict.fromkeys(external_ids))
+            for start in range(0, len(unique), nodes.CHUNK):
+                rows.extend(
+                    c.execute(
+                        nodes.node_select(node_kind).where(
+                            node_kind.table.c.external_id.in_(unique[start : start + nodes.CHUNK])
+                        )
+                    )
+                )
+            rows.sort(key=lambda r: r.id)
+            return nodes.build_nodes(c, node_kind, rows)
+
+        return self.read(work)
+
+    # --- edges -------------------------------------------------------------------
+
+    def put_events(self, events: Sequence[model.Event]) -> None:
+        self.write(lambda c: edges.put_events(c, events))
+
+    def get_events_by_execution_ids(self, ids: Sequence[int]) -> list[model.Event]:
+        return self.read(lambda c: edges.events_by(c, "execution_id", ids))
+
+    def get_events_by_artifact_ids(self, ids: Sequence[int]) -> list[model.Event]:
+        return self.read(lambda c: edges.events_by(c, "artifact_id", ids))
+
+    def put_attributions_and_associations(
+        self,
+        attributions: Sequence[model.Attribution],
+        associations: Sequence[model.Association],
+    ) -> None:
+        self.write(lambda c: edges.put_attributions_and_associations(c, attributions, associations))
+
+    def put_parent_contexts(self, links: Sequence[model.ParentContext]) -> None:
+        self.write(lambda c: edges.put_parent_contexts(c, links))
+
+    def get_contexts_by_node(self, kind: str, node_id: int) -> list[model.Context]:
+        def work(c: Connection) -> list[model.Context]:
+            ids = edges.context_ids_of(c, KINDS[kind], node_id)
+            return nodes.load_by_ids(c, CONTEXT, ids)
+
+        return self.read(work)
+
+    def get_related_contexts(
+        self, context_ids: Sequence[int], *, parents: bool
+    ) -> dict[int, list[model.Context]]:
+        def work(c: Connection) -> dict[int, list[model.Context]]:
+            related = edges.related_context_ids(c, context_ids, parents)
+            all_ids = {i for ids in related.values() for i in ids}
+            by_id = {ctx.id: ctx for ctx in nodes.load_by_ids(c, CONTEXT, sorted(all_ids))}
+            return {cid: [by_id[i] for i in ids if i in by_id] for cid, ids in related.items()}
+
+        return self.read(work)
+
+    # --- composite writes ----------------------------------------------------------
+
+    def put_execution(
+        self,
+        execution: model.Execution,
+        artifact_event_pairs: Sequence[ArtifactAndEvent] = (),
+        contexts: Sequence[model.Context] = (),
+        *,
+        reuse_context_if_already_exist: bool = False,
+        reuse_artifact_if_already_exist_by_external_id: bool = False,
+    ) -> tuple[int, list[int], list[int]]:
+        """An execution with its artifacts, events and contexts, all or nothing."""
+
+        def work(c: Connection) -> tuple[int, list[int], list[int]]:
+            return put_execution_in(
+                c,
+                execution,
+                artifact_event_pairs,
+                contexts,
+                reuse_context_if_already_exist=reuse_context_if_already_exist,
+                reuse_artifact_if_already_exist_by_external_id=reuse_artifact_if_already_exist_by_external_id,
+            )
+
+        return self.write(work)
+
+    def put_lineage_subgraph(
+        self,
+        executions: Sequence[model.Execution],
+        artifacts: Sequence[model.Artifact],
+        contexts: Sequence[model.Context],
+        event_edges: Sequence[tuple[int | None, int | None, model.Event]],
+        *,
+        reuse_context_if_already_exist: bool = False,
+        reuse_artifact_if_already_exist_by_external_id: bool = False,
+    ) -> tuple[list[int], list[int], list[int]]:
+        """Nodes, contexts and events (by index into the given lists), all or nothing."""
+
+        def work(c: Connection) -> tuple[list[int], list[int], list[int]]:
+            now = nodes.now_ms()
+            context_ids = _put_contexts_reusing(c, contexts, reuse_context_if_already_exist, now)
+            artifact_ids = _put_artifacts_reusing(
+                c, artifacts, reuse_artifact_if_already_exist_by_external_id, now
+            )
+            execution_ids = nodes.put_nodes(c, EXECUTION, executions, now=now)
+            events = []
+            for execution_index, artifact_index, event in event_edges:
+                if execution_index is None or not 0 <= execution_index < len(execution_ids):
+                    raise InvalidArgument(
+                        f"event_edges: execution_index {execution_index} is out of range"
+                    )
+                if artifact_index is None or not 0 <= artifact_index < len(artifact_ids):
+                    raise InvalidArgument(
+                        f"event_edges: artifact_index {artifact_index} is out of range"
+                    )
+                if event.execution_id and event.execution_id != execution_ids[execution_index]:
+                    raise InvalidArgument(
+                        "event_edges: event.execution_id does not match execution_index"
+                    )
+                if event.artifact_id and event.artifact_id != artifact_ids[artifact_index]:
+                    raise InvalidArgument(
+                        "event_edges: event.artifact_id does not match artifact_index"
+                    )
+                events.append(
+                    model.Event(
+                        artifact_id=artifact_ids[artifact_index],
+                        execution_id=execution_ids[execution_index],
+                        type=event.type,
+                        path=event.path,
+                        milliseconds_since_epoch=event.milliseconds_since_epoch,
+                    )
+                )
+            edges.put_events(c, events, check_nodes=False, now=now)
+            if context_ids:
+                edges.put_attributions_and_associations(
+                    c,
+                    [model.Attribution(ci, ai) for ci in context_ids for ai in artifact_ids],
+                    [model.Association(ci, ei) for ci in context_ids for ei in execution_ids],
+                )
+            return execution_ids, artifact_ids, context_ids
+
+        return self.write(work)
+
+    # --- lineage -----------------------------------------------------------------
+
+    def get_lineage_subgraph(
+        self, options: SubgraphOptions, mask: EdgeMask | None = None
+    ) -> model.LineageGraph:
+        if options.starting_artifacts is None and options.starting_executions is None:
+            raise InvalidArgument("lineage subgraph: set starting_artifacts or starting_executions")
+        if options.starting_artifacts is not None and options.starting_executions is not None:
+            raise InvalidArgument(
+                "lineage subgraph: set only one of starting_artifacts and starting_executions"
+            )
+        if options.max_num_hops < 0:
+            raise InvalidArgument(f"max_num_hops must not be negative, got {options.max_num_hops}")
+        if options.direction not in (graph.UPSTREAM, graph.DOWNSTREAM, graph.BIDIRECTIONAL):
+            raise InvalidArgument(
+                "lineage subgraph: direction must be UPSTREAM, DOWNSTREAM or BIDIRECTIONAL"
+            )
+        spec = graph.Walk(
+            start_artifacts=_start_filter(ARTIFACT, options.starting_artifacts),
+            start_executions=_start_filter(EXECUTION, options.starting_executions),
+            max_hops=options.max_num_hops,
+            direction=options.direction,
+            stop_artifacts=_filter(ARTIFACT, options.ending_artifacts),
+            stop_executions=_filter(EXECUTION, options.ending_executions),
+        )
+
+        def work(c: Connection) -> model.LineageGraph:
+            reached = graph.walk(c, spec)
+            artifact_ids = set(reached.artifacts)
+            execution_ids = set(reached.executions)
+            if options.ending_artifacts and not options.include_ending_artifacts:
+                artifact_ids -= {a for a in reached.stopped_artifacts if reached.artifacts[a] > 0}
+            if options.ending_executions and not options.include_ending_executions:
+                execution_ids -= {
+                    e for e in reached.stopped_executions if reached.executions[e] > 0
+                }
+            return _assemble(c, artifact_ids, execution_ids, mask or EdgeMask())
+
+        return self.read(work)
+
+    def get_lineage_graph(self, options: GraphOptions) -> model.LineageGraph:
+        list_options = options.artifacts_options or ListOptions()
+        paging.validate(list_options)
+        hops = options.max_num_hops if options.max_num_hops is not None else 20
+        if hops < 0:
+            raise InvalidArgument(f"max_num_hops must not be negative, got {hops}")
+        start = _filter(ARTIFACT, list_options.filter_query)
+        spec = graph.Walk(
+            start_artifacts=start if start is not None else ARTIFACT.table.c.id.is_not(None),
+            max_hops=hops,
+            direction=graph.BIDIRECTIONAL,
+            keep_artifacts=_filter(ARTIFACT, options.boundary_artifacts),
+            keep_executions=_filter(EXECUTION, options.boundary_executions),
+            start_limit=min(list_options.max_result_size, paging.MAX_PAGE_SIZE),
+        )
+
+        def work(c: Connection) -> model.LineageGraph:
+            reached = graph.walk(c, spec)
+            ranked = sorted(
+                [(d, 0, i) for i, d in reached.artifacts.items()]
+                + [(d, 1, i) for i, d in reached.executions.items()]
+            )
+            if options.max_node_size > 0:
+                ranked = ranked[: options.max_node_size]
+            artifact_ids = {i for _, k, i in ranked if k == 0}
+            execution_ids = {i for _, k, i in ranked if k == 1}
+            return _assemble(c, artifact_ids, execution_ids, EdgeMask())
+
+        return self.read(work)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _kind_of_type(t: model.AnyType) -> NodeKind:
+    for kind in KINDS.values():
+        if isinstance(t, kind.type_class):
+            return kind
+    raise TypeError(f"not a type: {type(t).__name__}")
+
+
+def _start_filter(kind: NodeKind, query: str | None) -> Any:
+    if query is None:
+        return None
+    condition = _filter(kind, query)
+    return condition if condition is not None else kind.table.c.id.is_not(None)
+
+
+def _retryable(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return any(
+        word in text
+        for word in (
+            "database is locked",
+            "deadlock",
+            "could not serialize",
+            "lock wait timeout",
+            "busy",
+        )
+    )
+
+
+def _db_error(exc: DBAPIError) -> Exception:
+    text = str(exc.orig).lower()
+    if exc.connection_invalidated or "connection" in text or "could not connect" in text:
+        return Unavailable("the metadata database is unreachable; retry later")
+    if _retryable(exc) if isinstance(exc, OperationalError) else False:
+        return Aborted("the metadata database is busy; retry")
+    return Aborted(f"database error ({type(exc.orig).__name__}); the write was rolled back")
+
+
+def _put_contexts_reusing(
+    c: Connection, contexts: Sequence[model.Context], reuse: bool, now: int
+) -> list[int]:
+    ids = []
+    cache = nodes.TypeCache(c, CONTEXT)
+    for ctx in contexts:
+        if not ctx.id and reuse and ctx.type_id and ctx.name:
+            row = c.execute(
+                select(CONTEXT.table.c.id).where(
+                    CONTEXT.table.c.type_id == ctx.type_id, CONTEXT.table.c.name == ctx.name
+                )
+            ).first()
+            if row is not None:
+                ids.append(int(row.id))
+                continue
+        if ctx.id:
+            ids.append(nodes.update_node(c, CONTEXT, ctx, cache, now))
+        else:
+            ids.append(nodes.create_node(c, CONTEXT, ctx, cache, now))
+    return ids
+
+
+def _put_artifacts_reusing(
+    c: Connection, artifacts: Sequence[model.Artifact], reuse: bool, now: int
+) -> list[int]:
+    ids = []
+    cache = nodes.TypeCache(c, ARTIFACT)
+    for art in artifacts:
+        if not art.id and reuse and art.external_id:
+            row = c.execute(
+                select(ARTIFACT.table.c.id).where(ARTIFACT.table.c.external_id == art.external_id)
+            ).first()
+            if row is not None:
+                ids.append(int(row.id))
+                continue
+        if art.id:
+            ids.append(nodes.update_node(c, ARTIFACT, art, cache, now))
+        else:
+            ids.append(nodes.create_node(c, ARTIFACT, art, cache, now))
+    return ids
+
+
+def put_execution_in(
+    c: Connection,
+    execution: model.Execution,
+    artifact_event_pairs: Sequence[ArtifactAndEvent],
+    contexts: Sequence[model.Context],
+    *,
+    reuse_context_if_already_exist: bool = False,
+    reuse_artifact_if_already_exist_by_external_id: bool = False,
+) -> tuple[int, list[int], list[int]]:
+    now = nodes.now_ms()
+    if execution.id:
+        execution_id = nodes.update_node(
+            c, EXECUTION, execution, nodes.TypeCache(c, EXECUTION), now
+        )
+    else:
+        execution_id = nodes.create_node(
+            c, EXECUTION, execution, nodes.TypeCache(c, EXECUTION), now
+        )
+    artifacts = [pair.artifact for pair in artifact_event_pairs if pair.artifact is not None]
+    put_ids = iter(
+        _put_artifacts_reusing(c, artifacts, reuse_artifact_if_already_exist_by_external_id, now)
+    )
+    artifact_ids: list[int] = []
+    events: list[model.Event] = []
+    for pair in artifact_event_pairs:
+        artifact_id = next(put_ids) if pair.artifact is not None else None
+        if pair.event is not None:
+            event = pair.event
+            if artifact_id is None:
+                artifact_id = event.artifact_id
+            elif event.artifact_id and event.artifact_id != artifact_id:
+                raise InvalidArgument(
+                    f"artifact_event_pairs: event.artifact_id {event.artifact_id} does not match its artifact {artifact_id}"
+                )
+            if event.execution_id and event.execution_id != execution_id:
+                raise InvalidArgument(
+                    f"artifact_event_pairs: event.execution_id {event.execution_id} does not match the execution {execution_id}"
+                )
+            events.append(
+                model.Event(
+                    artifact_id=artifact_id,
+                    execution_id=execution_id,
+                    type=event.type,
+                    path=event.path,
+                    milliseconds_since_epoch=event.milliseconds_since_epoch,
+                )
+            )
+        if artifact_id is None:
+            raise InvalidArgument(
+                "artifact_event_pairs: each pair needs an artifact or an event with artifact_id"
+            )
+        artifact_ids.append(artifact_id)
+    context_ids = _put_contexts_reusing(c, contexts, reuse_context_if_already_exist, now)
+    # Existing artifacts referred to by id only must exist.
+    edges.put_events(c, events, check_nodes=True, now=now)
+    if context_ids:
+        edges.put_attributions_and_associations(
+            c,
+            [model.Attribution(ci, ai) for ci in context_ids for ai in dict.fromkeys(artifact_ids)],
+            [model.Association(ci, execution_id) for ci in context_ids],
+        )
+    return execution_id, artifact_ids, context_ids
+
+
+def _assemble(
+    c: Connection, artifact_ids: set[int], execution_ids: set[int], mask: EdgeMask
+) -> model.LineageGraph:
+    result = model.LineageGraph()
+    parts = mask.parts
+    arts = nodes.load_by_ids(c, ARTIFACT, sorted(artifact_ids))
+    execs = nodes.load_by_ids(c, EXECUTION, sorted(execution_ids))
+    if "artifacts" in parts:
+        result.artifacts = arts
+    if "executions" in parts:
+        result.executions = execs
+    if "events" in parts:
+        rows = graph.events_between(c, artifact_ids, execution_ids)
+        result.events = edges._build_events(c, rows)
+    attributions: list[model.Attribution] = []
+    associations: list[model.Association] = []
+    for chunk in nodes.chunks(sorted(artifact_ids)):
+        attributions.extend(
+            model.Attribution(int(r.context_id), int(r.artifact_id))
+            for r in c.execute(
+                select(attribution_table).where(attribution_table.c.artifact_id.in_(chunk))
+            )
+        )
+    for chunk in nodes.chunks(sorted(execution_ids)):
+        associations.extend(
+            model.Association(int(r.context_id), int(r.execution_id))
+            for r in c.execute(
+                select(association_table).where(association_table.c.execution_id.in_(chunk))
+            )
+        )
+    context_ids = sorted(
+        {a.context_id for a in attributions} | {a.context_id for a in associations}
+    )
+    ctxs = nodes.load_by_ids(c, CONTEXT, context_ids) if context_ids else []
+    if "contexts" in parts:
+        result.contexts = ctxs
+    if "attributions" in parts:
+        result.attributions = attributions
+    if "associations" in parts:
+        result.associations = associations
+    for key, kind, items in (
+        ("artifact_types", ARTIFACT, arts),
+        ("execution_types", EXECUTION, execs),
+        ("context_types", CONTEXT, ctxs),
+    ):
+        if key in parts:
+            setattr(result, key, types.get_types_by_id(c, kind, sorted({n.type_id for n in items})))
+    return result

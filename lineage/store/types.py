@@ -1,0 +1,248 @@
+"""Types: put with MLMD's evolution rules, and reads.
+
+A type is identified by (kind, name, version). Putting an existing type may add
+properties (``can_add_fields``) or leave some out (``can_omit_fields``) but never change
+a property's data type. ``base_type`` links to one of the nine simple types MLMD seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+from sqlalchemy.exc import IntegrityError
+
+from lineage import model
+from lineage.errors import AlreadyExists, InvalidArgument, NotFound
+from lineage.store.kinds import NodeKind
+from lineage.store.schema import parent_type_table, type_property_table, type_table
+
+# Simple type ids MLMD seeds: artifact base types 1-4 map to ids 1-4, execution 1-5 to 5-9.
+_BASE_OFFSET = {model.TypeKind.ARTIFACT: 0, model.TypeKind.EXECUTION: 4}
+_BASE_COUNT = {model.TypeKind.ARTIFACT: 4, model.TypeKind.EXECUTION: 5}
+SIMPLE_TYPE_IDS = range(1, 10)
+
+
+def _base_type_to_parent_id(kind: NodeKind, base_type: int | None) -> int | None:
+    if not base_type:
+        return None
+    offset = _BASE_OFFSET.get(kind.type_kind)
+    if offset is None or not 1 <= base_type <= _BASE_COUNT[kind.type_kind]:
+        raise InvalidArgument(f"unknown base_type {base_type} for a {kind.name} type")
+    return offset + base_type
+
+
+def _parent_id_to_base_type(kind: NodeKind, parent_id: int) -> int | None:
+    offset = _BASE_OFFSET.get(kind.type_kind)
+    if offset is None:
+        return None
+    base = parent_id - offset
+    return base if 1 <= base <= _BASE_COUNT[kind.type_kind] else None
+
+
+def _find_type_row(conn: Connection, kind: NodeKind, name: str, version: str | None) -> Any:
+    version_clause = (
+        type_table.c.version.is_(None) if not version else type_table.c.version == version
+    )
+    return conn.execute(
+        select(type_table.c.id).where(
+            type_table.c.name == name,
+            version_clause,
+            type_table.c.type_kind == int(kind.type_kind),
+        )
+    ).first()
+
+
+def put_type(
+    conn: Connection,
+    kind: NodeKind,
+    given: model.AnyType,
+    *,
+    can_add_fields: bool = False,
+    can_omit_fields: bool = False,
+) -> int:
+    if not given.name:
+        raise InvalidArgument("No type name is specified.")
+    for prop, data_type in given.properties.items():
+        if not data_type or data_type not in model.PropertyType.__members__.values():
+            raise InvalidArgument(f"Property {prop} is UNKNOWN.")
+    existing = _find_type_row(conn, kind, given.name, given.version)
+    if existing is None:
+        return _insert_type(conn, kind, given)
+    type_id = int(existing.id)
+    stored = _load_properties(conn, [type_id]).get(type_id, {})
+    for prop, data_type in given.properties.items():
+        if prop in stored and stored[prop] != data_type:
+            raise AlreadyExists(
+                f"Type {given.name!r} already exists with different properties: property "
+                f"{prop!r} is {model.PropertyType(stored[prop]).name}, given "
+                f"{model.PropertyType(data_type).name}"
+            )
+    added = [p for p in given.properties if p not in stored]
+    if added and not can_add_fields:
+        raise AlreadyExists(
+            f"Type {given.name!r} already exists with different properties: "
+            f"can_add_fields is false while the given type has more properties ({', '.join(sorted(added))})"
+        )
+    omitted = [p for p in stored if p not in given.properties]
+    if omitted and not can_omit_fields:
+        raise AlreadyExists(
+            f"Type {given.name!r} already exists with different properties: "
+            f"can_omit_fields is false while stored type has more properties ({', '.join(sorted(omitted))})"
+        )
+    if added:
+        conn.execute(
+            type_property_table.insert(),
+            [{"type_id": type_id, "name": p, "data_type": int(given.properties[p])} for p in added],
+        )
+    return type_id
+
+
+def _insert_type(conn: Connection, kind: NodeKind, given: model.AnyType) -> int:
+    if given.external_id:
+        clash = conn.execute(
+            select(type_table.c.id).where(type_table.c.external_id == given.external_id)
+        ).first()
+        if clash is not None:
+            raise AlreadyExists(
+                f"Conflict of external_id: {given.external_id!r} already names type {clash.id}"
+            )
+    parent_id = _base_type_to_parent_id(kind, given.base_type)
+    values: dict[str, Any] = {
+        "name": given.name,
+        "version": given.version or None,
+        "type_kind": int(kind.type_kind),
+        "description": given.description,
+        "external_id": given.external_id or None,
+    }
+    if isinstance(given, model.ExecutionType):
+        values["input_type"] = given.input_type
+        values["output_type"] = given.output_type
+    try:
+        type_id = int(conn.execute(type_table.insert().values(**values)).inserted_primary_key[0])
+    except IntegrityError:
+        raise AlreadyExists(f"type {given.name!r} was created concurrently; retry") from None
+    if given.properties:
+        conn.execute(
+            type_property_table.insert(),
+            [
+                {"type_id": type_id, "name": p, "data_type": int(t)}
+                for p, t in given.properties.items()
+            ],
+        )
+    if parent_id is not None:
+        conn.execute(parent_type_table.insert().values(type_id=type_id, parent_type_id=parent_id))
+    return type_id
+
+
+def _load_properties(conn: Connection, type_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    ids = list(type_ids)
+    result: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if not ids:
+        return result
+    rows = conn.execute(select(type_property_table).where(type_property_table.c.type_id.in_(ids)))
+    for row in rows:
+        result.setdefault(row.type_id, {})[row.name] = row.data_type
+    return result
+
+
+def _build(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[model.AnyType]:
+    ids = [int(r.id) for r in rows]
+    props = _load_properties(conn, ids)
+    parents: dict[int, int] = {}
+    if ids:
+        for row in conn.execute(
+            select(parent_type_table).where(parent_type_table.c.type_id.in_(ids))
+        ):
+            parents[row.type_id] = row.parent_type_id
+    result: list[model.AnyType] = []
+    for row in rows:
+        t = kind.type_class(
+            id=int(row.id),
+            name=row.name,
+            version=row.version or None,
+            description=row.description,
+            external_id=row.external_id,
+            properties={n: model.PropertyType(d) for n, d in props.get(int(row.id), {}).items()},
+        )
+        if int(row.id) in parents:
+            t.base_type = _parent_id_to_base_type(kind, parents[int(row.id)])
+        if isinstance(t, model.ExecutionType):
+            t.input_type = row.input_type
+            t.output_type = row.output_type
+        result.append(t)
+    return result
+
+
+def _user_types(kind: NodeKind) -> Any:
+    return select(type_table).where(
+        type_table.c.type_kind == int(kind.type_kind),
+        type_table.c.id.not_in(list(SIMPLE_TYPE_IDS)),
+    )
+
+
+def get_type(conn: Connection, kind: NodeKind, name: str, version: str | None = None) -> Any:
+    if not name:
+        raise InvalidArgument("type_name is empty")
+    version_clause = (
+        type_table.c.version.is_(None) if not version else type_table.c.version == version
+    )
+    rows = conn.execute(_user_types(kind).where(type_table.c.name == name, version_clause)).all()
+    if not rows:
+        raise NotFound(
+            f"No {kind.name} type found with name {name!r}"
+            + (f" and version {version!r}" if version else "")
+        )
+    return _build(conn, kind, rows)[0]
+
+
+def get_types(conn: Connection, kind: NodeKind) -> list[Any]:
+    rows = conn.execute(_user_types(kind).order_by(type_table.c.id)).all()
+    return _build(conn, kind, rows)
+
+
+def get_types_by_id(conn: Connection, kind: NodeKind, ids: Sequence[int]) -> list[Any]:
+    if not ids:
+        return []
+    rows = conn.execute(
+        _user_types(kind).where(type_table.c.id.in_(list(ids))).order_by(type_table.c.id)
+    ).all()
+    return _build(conn, kind, rows)
+
+
+def get_types_by_external_ids(
+    conn: Connection, kind: NodeKind, external_ids: Sequence[str]
+) -> list[Any]:
+    if any(not e for e in external_ids):
+        raise InvalidArgument("external_ids must not be empty strings")
+    if not external_ids:
+        return []
+    rows = conn.execute(
+        _user_types(kind)
+        .where(type_table.c.external_id.in_(list(external_ids)))
+        .order_by(type_table.c.id)
+    ).all()
+    return _build(conn, kind, rows)
+
+
+def type_ids_named(conn: Connection, kind: NodeKind, name: str, version: str | None) -> list[int]:
+    """Ids of the types of a kind with a name (and version, when given)."""
+    clauses = [type_table.c.type_kind == int(kind.type_kind), type_table.c.name == name]
+    if version:
+        clauses.append(type_table.c.version == version)
+    else:
+        clauses.append(type_table.c.version.is_(None))
+    return [int(r.id) for r in conn.execute(select(type_table.c.id).where(and_(*clauses)))]
+
+
+def type_properties(conn: Connection, kind: NodeKind, type_id: int) -> tuple[str, dict[str, int]]:
+    """The name and declared properties of a type; NotFound if no such type of this kind."""
+    row = conn.execute(
+        select(type_table.c.name).where(
+            type_table.c.id == type_id, type_table.c.type_kind == int(kind.type_kind)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Cannot find type for type_id: {type_id}")
+    return row.name, _load_properties(conn, [type_id]).get(type_id, {})

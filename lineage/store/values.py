@@ -1,0 +1,87 @@
+"""Property values to and from rows of the ``*Property`` tables, byte for byte as MLMD.
+
+MLMD keeps a struct as ``string_value`` = ``"mlmd-struct::" + base64(Struct bytes)`` and
+a proto as ``proto_value`` = base64 of the serialized ``Any``; both are kept the same way
+here so either library reads what the other wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from google.protobuf import any_pb2, json_format, struct_pb2
+
+from lineage.errors import InvalidArgument
+from lineage.model import PropertyType, ProtoValue, StructValue, Value
+
+STRUCT_PREFIX = "mlmd-struct::"
+
+VALUE_COLUMNS = ("int_value", "double_value", "string_value", "proto_value", "bool_value")
+
+
+def encode_struct(data: dict[str, Any]) -> str:
+    message = struct_pb2.Struct()
+    try:
+        message.update(data)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"struct value is not JSON-like: {exc}") from None
+    return STRUCT_PREFIX + base64.b64encode(message.SerializeToString()).decode("ascii")
+
+
+def decode_struct(text: str) -> StructValue:
+    message = struct_pb2.Struct()
+    message.ParseFromString(base64.b64decode(text[len(STRUCT_PREFIX) :]))
+    return StructValue(json_format.MessageToDict(message))
+
+
+def encode_proto(value: ProtoValue) -> bytes:
+    message = any_pb2.Any(type_url=value.type_url, value=value.value)
+    return base64.b64encode(message.SerializeToString())
+
+
+def decode_proto(raw: bytes | str) -> ProtoValue:
+    if isinstance(raw, str):
+        raw = raw.encode("ascii")
+    message = any_pb2.Any()
+    message.ParseFromString(base64.b64decode(raw))
+    return ProtoValue(message.type_url, message.value)
+
+
+def value_to_row(value: Value) -> dict[str, Any]:
+    """The column values of one property row (all value columns, unused ones None)."""
+    row: dict[str, Any] = dict.fromkeys(VALUE_COLUMNS)
+    kind = value.kind
+    if kind == PropertyType.INT:
+        row["int_value"] = int(value.data)
+    elif kind == PropertyType.DOUBLE:
+        row["double_value"] = float(value.data)
+    elif kind == PropertyType.STRING:
+        row["string_value"] = value.data
+    elif kind == PropertyType.STRUCT:
+        row["string_value"] = encode_struct(value.data.data)
+    elif kind == PropertyType.PROTO:
+        row["proto_value"] = encode_proto(value.data)
+    elif kind == PropertyType.BOOLEAN:
+        row["bool_value"] = bool(value.data)
+    else:
+        raise InvalidArgument("a property value must set one of its value fields")
+    return row
+
+
+def value_from_row(row: Any) -> Value | None:
+    """The value a row holds, or None for a row with no value set (MLMD allows it)."""
+    if row.int_value is not None:
+        return Value(PropertyType.INT, int(row.int_value))
+    if row.double_value is not None:
+        return Value(PropertyType.DOUBLE, float(row.double_value))
+    if row.string_value is not None:
+        text = row.string_value
+        if text.startswith(STRUCT_PREFIX):
+            return Value(PropertyType.STRUCT, decode_struct(text))
+        return Value(PropertyType.STRING, text)
+    if row.proto_value is not None:
+        return Value(PropertyType.PROTO, decode_proto(row.proto_value))
+    if row.bool_value is not None:
+        return Value(PropertyType.BOOLEAN, bool(row.bool_value))
+    return None

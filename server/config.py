@@ -1,0 +1,110 @@
+"""Server settings from defaults, a TOML file, ``LINEAGE_*`` variables and flags.
+
+Later sources win: defaults < TOML file < environment < command-line flags. Every
+setting has the same name everywhere: ``http_port`` in TOML, ``LINEAGE_HTTP_PORT`` in
+the environment, ``--http-port`` on the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lineage.errors import InvalidArgument
+
+ENV_PREFIX = "LINEAGE_"
+DEFAULT_CONFIG_FILE = "lineage.toml"
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080  # gRPC, as MLMD's own server
+    http_port: int = 8081  # GraphQL, web UI, blobs, /healthz, /metrics; 0 turns HTTP off
+    data_dir: str = "lineage-data"
+    database_url: str = ""  # empty: SQLite under data_dir
+    blob_store: str = ""  # empty: data_dir/blobs on local disk
+    max_message_mb: int = 64  # largest gRPC message either way
+    workers: int = 16  # gRPC handler threads
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        from lineage.store.engine import default_database_url
+
+        return default_database_url(self.data_dir)
+
+    def resolved_blob_store(self) -> str:
+        if self.blob_store:
+            return self.blob_store
+        return (Path(self.data_dir).resolve() / "blobs").as_uri()
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(ServerConfig)}
+ENV_VARS = [ENV_PREFIX + name.upper() for name in FIELDS]
+
+
+def _coerce(name: str, raw: Any, source: str) -> Any:
+    target = FIELDS[name].type
+    try:
+        if target in ("int", int):
+            if isinstance(raw, bool):
+                raise ValueError
+            value = int(raw)
+            if value < 0:
+                raise ValueError
+            return value
+        return str(raw)
+    except (TypeError, ValueError):
+        raise InvalidArgument(
+            f"{source}: {name} must be a non-negative whole number, got {raw!r}"
+        ) from None
+
+
+def load_config(
+    flags: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    config_file: str | None = None,
+) -> ServerConfig:
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = DEFAULT_CONFIG_FILE
+    if path:
+        values.update(_read_toml(path))
+    for name in FIELDS:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, raw, f"environment variable {ENV_PREFIX + name.upper()}")
+    for name, raw in (flags or {}).items():
+        if raw is not None:
+            values[name] = _coerce(name, raw, f"--{name.replace('_', '-')}")
+    config = ServerConfig(**values)
+    for port_name in ("port", "http_port"):
+        port = getattr(config, port_name)
+        if port > 65535:
+            raise InvalidArgument(f"{port_name} must be at most 65535, got {port}")
+    return config
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise InvalidArgument(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgument(f"config file {path} is not valid TOML: {exc}") from None
+    section = data.get("server", data)
+    unknown = sorted(set(section) - set(FIELDS))
+    if unknown:
+        raise InvalidArgument(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"
+        )
+    return {name: _coerce(name, value, f"config file {path}") for name, value in section.items()}

@@ -1,0 +1,58 @@
+"""The gRPC server: MLMD's service, health checking and reflection on one port."""
+
+from __future__ import annotations
+
+from concurrent import futures
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from lineage.server.mlmd.service import MetadataStoreService
+from ml_metadata.proto import metadata_store_service_pb2 as svc
+from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
+
+from lineage.store.store import Store
+
+MLMD_SERVICE = svc.DESCRIPTOR.services_by_name["MetadataStoreService"].full_name
+
+
+class StoreHandle:
+    """Gives each request its store. One database today; per-tenant stores later pick
+    the database from the caller's credentials here, and nowhere else."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __call__(self, context: Any) -> Store:
+        return self._store
+
+
+def build_grpc_server(
+    store: Store, *, host: str, port: int, max_message_bytes: int, workers: int
+) -> tuple[grpc.Server, int, health.HealthServicer]:
+    options = [
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options)
+    svc_grpc.add_MetadataStoreServiceServicer_to_server(
+        MetadataStoreService(StoreHandle(store)), server
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    services = [MLMD_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME]
+    try:
+        from lineage.server.native.service import add_native_services
+
+        services.extend(add_native_services(server, store))
+    except ImportError:
+        pass
+    reflection.enable_server_reflection(services, server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen on {host}:{port} (in use or not allowed)")
+    for name in ("", MLMD_SERVICE):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound, health_servicer

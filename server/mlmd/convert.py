@@ -1,0 +1,234 @@
+"""MLMD's generated messages to and from the core's dataclasses, field by field.
+
+The dataclasses use MLMD's field names, so most of the work is generic: a field set on
+the message is set on the dataclass and the reverse; maps of property values and event
+paths are the only shapes that need code of their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from ml_metadata.proto import metadata_store_pb2 as pb
+
+from lineage import model
+from lineage.errors import InvalidArgument
+
+_VALUE_FIELDS = {
+    "int_value": model.PropertyType.INT,
+    "double_value": model.PropertyType.DOUBLE,
+    "string_value": model.PropertyType.STRING,
+    "struct_value": model.PropertyType.STRUCT,
+    "proto_value": model.PropertyType.PROTO,
+    "bool_value": model.PropertyType.BOOLEAN,
+}
+
+
+# --- values ---------------------------------------------------------------------------
+
+
+def value_from_pb(name: str, message: pb.Value) -> model.Value:
+    which = message.WhichOneof("value")
+    if which is None:
+        raise InvalidArgument(f"property {name!r} has no value set")
+    kind = _VALUE_FIELDS[which]
+    if kind == model.PropertyType.STRUCT:
+        return model.Value(kind, model.StructValue(json_format.MessageToDict(message.struct_value)))
+    if kind == model.PropertyType.PROTO:
+        return model.Value(
+            kind, model.ProtoValue(message.proto_value.type_url, message.proto_value.value)
+        )
+    return model.Value(kind, getattr(message, which))
+
+
+def value_to_pb(value: model.Value, target: pb.Value) -> None:
+    kind = value.kind
+    if kind == model.PropertyType.INT:
+        target.int_value = value.data
+    elif kind == model.PropertyType.DOUBLE:
+        target.double_value = value.data
+    elif kind == model.PropertyType.STRING:
+        target.string_value = value.data
+    elif kind == model.PropertyType.STRUCT:
+        target.struct_value.update(value.data.data)
+    elif kind == model.PropertyType.PROTO:
+        target.proto_value.type_url = value.data.type_url
+        target.proto_value.value = value.data.value
+    elif kind == model.PropertyType.BOOLEAN:
+        target.bool_value = value.data
+
+
+def _props_from_pb(field: Any) -> dict[str, model.Value]:
+    return {name: value_from_pb(name, v) for name, v in field.items()}
+
+
+def _props_to_pb(props: dict[str, model.Value], field: Any) -> None:
+    for name, value in props.items():
+        value_to_pb(value, field[name])
+
+
+# --- nodes and types ------------------------------------------------------------------
+
+_NODE_CLASSES = {
+    pb.Artifact: model.Artifact,
+    pb.Execution: model.Execution,
+    pb.Context: model.Context,
+}
+
+
+def node_from_pb(message: Any, cls: type) -> Any:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in ("properties", "custom_properties"):
+            values[f.name] = _props_from_pb(getattr(message, f.name))
+        elif message.HasField(f.name):
+            values[f.name] = getattr(message, f.name)
+    return cls(**values)
+
+
+def node_to_pb(node: Any, message: Any) -> Any:
+    for f in dataclasses.fields(node):
+        data = getattr(node, f.name)
+        if f.name in ("properties", "custom_properties"):
+            _props_to_pb(data, getattr(message, f.name))
+        elif data is not None:
+            setattr(message, f.name, data)
+    return message
+
+
+def artifact_from_pb(m: pb.Artifact) -> model.Artifact:
+    return node_from_pb(m, model.Artifact)
+
+
+def execution_from_pb(m: pb.Execution) -> model.Execution:
+    return node_from_pb(m, model.Execution)
+
+
+def context_from_pb(m: pb.Context) -> model.Context:
+    return node_from_pb(m, model.Context)
+
+
+def artifact_to_pb(a: model.Artifact) -> pb.Artifact:
+    return node_to_pb(a, pb.Artifact())
+
+
+def execution_to_pb(e: model.Execution) -> pb.Execution:
+    return node_to_pb(e, pb.Execution())
+
+
+def context_to_pb(c: model.Context) -> pb.Context:
+    return node_to_pb(c, pb.Context())
+
+
+def _struct_type_to_json(message: Any) -> str:
+    return json.dumps(json_format.MessageToDict(message), separators=(",", ":"))
+
+
+def type_from_pb(message: Any, cls: type) -> Any:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name == "properties":
+            values["properties"] = {
+                name: model.PropertyType(data_type)
+                if data_type in model.PropertyType._value2member_map_
+                else data_type
+                for name, data_type in message.properties.items()
+            }
+        elif f.name in ("input_type", "output_type"):
+            if message.HasField(f.name):
+                values[f.name] = _struct_type_to_json(getattr(message, f.name))
+        elif message.HasField(f.name):
+            values[f.name] = getattr(message, f.name)
+    return cls(**values)
+
+
+def type_to_pb(t: Any, message: Any) -> Any:
+    for f in dataclasses.fields(t):
+        data = getattr(t, f.name)
+        if data is None:
+            continue
+        if f.name == "properties":
+            for name, data_type in data.items():
+                message.properties[name] = int(data_type)
+        elif f.name in ("input_type", "output_type"):
+            json_format.Parse(data, getattr(message, f.name))
+        else:
+            setattr(message, f.name, data)
+    return message
+
+
+def artifact_type_to_pb(t: model.ArtifactType) -> pb.ArtifactType:
+    return type_to_pb(t, pb.ArtifactType())
+
+
+def execution_type_to_pb(t: model.ExecutionType) -> pb.ExecutionType:
+    return type_to_pb(t, pb.ExecutionType())
+
+
+def context_type_to_pb(t: model.ContextType) -> pb.ContextType:
+    return type_to_pb(t, pb.ContextType())
+
+
+# --- edges ------------------------------------------------------------------------------
+
+
+def event_from_pb(m: pb.Event) -> model.Event:
+    path = None
+    if m.HasField("path"):
+        path = []
+        for step in m.path.steps:
+            which = step.WhichOneof("value")
+            if which == "index":
+                path.append(model.PathStep(index=step.index))
+            elif which == "key":
+                path.append(model.PathStep(key=step.key))
+            else:
+                raise InvalidArgument("an event path step must set index or key")
+    return model.Event(
+        artifact_id=m.artifact_id if m.HasField("artifact_id") else None,
+        execution_id=m.execution_id if m.HasField("execution_id") else None,
+        type=m.type if m.HasField("type") else None,
+        milliseconds_since_epoch=m.milliseconds_since_epoch
+        if m.HasField("milliseconds_since_epoch")
+        else None,
+        path=path,
+    )
+
+
+def event_to_pb(e: model.Event) -> pb.Event:
+    m = pb.Event()
+    if e.artifact_id is not None:
+        m.artifact_id = e.artifact_id
+    if e.execution_id is not None:
+        m.execution_id = e.execution_id
+    if e.type is not None:
+        m.type = e.type
+    if e.milliseconds_since_epoch is not None:
+        m.milliseconds_since_epoch = e.milliseconds_since_epoch
+    if e.path:
+        for step in e.path:
+            s = m.path.steps.add()
+            if step.index is not None:
+                s.index = step.index
+            else:
+                s.key = step.key or ""
+    return m
+
+
+def lineage_graph_to_pb(g: model.LineageGraph, target: pb.LineageGraph) -> None:
+    target.artifact_types.extend(artifact_type_to_pb(t) for t in g.artifact_types)
+    target.execution_types.extend(execution_type_to_pb(t) for t in g.execution_types)
+    target.context_types.extend(context_type_to_pb(t) for t in g.context_types)
+    target.artifacts.extend(artifact_to_pb(a) for a in g.artifacts)
+    target.executions.extend(execution_to_pb(e) for e in g.executions)
+    target.contexts.extend(context_to_pb(c) for c in g.contexts)
+    target.events.extend(event_to_pb(e) for e in g.events)
+    target.attributions.extend(
+        pb.Attribution(artifact_id=a.artifact_id, context_id=a.context_id) for a in g.attributions
+    )
+    target.associations.extend(
+        pb.Association(execution_id=a.execution_id, context_id=a.context_id) for a in g.associations
+    )

@@ -1,0 +1,589 @@
+"""MLMD's ``MetadataStoreService`` over the core store: every RPC of the service.
+
+Each handler converts the request to the core's dataclasses, calls the store through
+the per-request handle (never a global: tenancy will pick a database per caller) and
+converts back. Core errors become MLMD's status codes, so the MLMD client raises the
+same ``ml_metadata.errors`` exception MLMD's own store raises.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from lineage.server.mlmd import convert as cv
+from ml_metadata.proto import metadata_store_pb2 as pb
+from ml_metadata.proto import metadata_store_service_pb2 as svc
+from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
+
+from lineage import model
+from lineage.errors import InvalidArgument, LineageError
+from lineage.store.paging import ListOptions
+from lineage.store.store import (
+    ArtifactAndEvent,
+    EdgeMask,
+    GraphOptions,
+    Store,
+    SubgraphOptions,
+)
+
+log = logging.getLogger("lineage.server.mlmd")
+
+STATUS = {
+    "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
+    "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
+    "ALREADY_EXISTS": grpc.StatusCode.ALREADY_EXISTS,
+    "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
+    "ABORTED": grpc.StatusCode.ABORTED,
+    "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
+    "INTERNAL": grpc.StatusCode.INTERNAL,
+    "DATA_LOSS": grpc.StatusCode.DATA_LOSS,
+}
+
+StoreFor = Callable[[grpc.ServicerContext], Store]
+
+
+def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn core errors into gRPC statuses; anything unexpected into INTERNAL, logged."""
+
+    @functools.wraps(method)
+    def handler(self: MetadataStoreService, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request, self.store_for(context))
+        except LineageError as exc:
+            context.abort(STATUS.get(exc.code, grpc.StatusCode.UNKNOWN), exc.message)
+        except Exception:
+            log.exception("%s failed", method.__name__)
+            context.abort(
+                grpc.StatusCode.INTERNAL,
+                f"{method.__name__} failed on the server; the error is in the server log",
+            )
+
+    return handler
+
+
+def list_options(request: Any) -> ListOptions | None:
+    if not request.HasField("options"):
+        return None
+    return list_options_from_pb(request.options)
+
+
+def list_options_from_pb(o: pb.ListOperationOptions) -> ListOptions:
+    field = (
+        o.order_by_field.field
+        if o.HasField("order_by_field")
+        else pb.ListOperationOptions.OrderByField.ID
+    )
+    names = {
+        pb.ListOperationOptions.OrderByField.CREATE_TIME: "CREATE_TIME",
+        pb.ListOperationOptions.OrderByField.LAST_UPDATE_TIME: "LAST_UPDATE_TIME",
+        pb.ListOperationOptions.OrderByField.ID: "ID",
+    }
+    if field not in names:
+        raise InvalidArgument(
+            f"order_by_field.field {field} is not one of CREATE_TIME, LAST_UPDATE_TIME, ID"
+        )
+    return ListOptions(
+        max_result_size=o.max_result_size,
+        order_by=names[field],
+        is_asc=o.order_by_field.is_asc,
+        next_page_token=o.next_page_token or None,
+        filter_query=o.filter_query if o.HasField("filter_query") else None,
+    )
+
+
+def _type_flags(request: Any) -> dict[str, bool]:
+    return {"can_add_fields": request.can_add_fields, "can_omit_fields": request.can_omit_fields}
+
+
+def _version(request: Any) -> str | None:
+    return (
+        request.type_version if request.HasField("type_version") and request.type_version else None
+    )
+
+
+class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
+    def __init__(self, store_for: StoreFor) -> None:
+        self.store_for = store_for
+
+    # --- types -------------------------------------------------------------------
+
+    @rpc
+    def PutArtifactType(self, request: Any, store: Store) -> Any:
+        t = cv.type_from_pb(request.artifact_type, model.ArtifactType)
+        return svc.PutArtifactTypeResponse(type_id=store.put_type(t, **_type_flags(request)))
+
+    @rpc
+    def PutExecutionType(self, request: Any, store: Store) -> Any:
+        t = cv.type_from_pb(request.execution_type, model.ExecutionType)
+        return svc.PutExecutionTypeResponse(type_id=store.put_type(t, **_type_flags(request)))
+
+    @rpc
+    def PutContextType(self, request: Any, store: Store) -> Any:
+        t = cv.type_from_pb(request.context_type, model.ContextType)
+        return svc.PutContextTypeResponse(type_id=store.put_type(t, **_type_flags(request)))
+
+    @rpc
+    def PutTypes(self, request: Any, store: Store) -> Any:
+        a, e, c = store.put_types(
+            [cv.type_from_pb(t, model.ArtifactType) for t in request.artifact_types],
+            [cv.type_from_pb(t, model.ExecutionType) for t in request.execution_types],
+            [cv.type_from_pb(t, model.ContextType) for t in request.context_types],
+            **_type_flags(request),
+        )
+        return svc.PutTypesResponse(artifact_type_ids=a, execution_type_ids=e, context_type_ids=c)
+
+    def _get_type(self, store: Store, kind: str, request: Any) -> Any:
+        return store.get_type(kind, request.type_name, _version(request))
+
+    @rpc
+    def GetArtifactType(self, request: Any, store: Store) -> Any:
+        t = self._get_type(store, "artifact", request)
+        return svc.GetArtifactTypeResponse(artifact_type=cv.artifact_type_to_pb(t))
+
+    @rpc
+    def GetExecutionType(self, request: Any, store: Store) -> Any:
+        t = self._get_type(store, "execution", request)
+        return svc.GetExecutionTypeResponse(execution_type=cv.execution_type_to_pb(t))
+
+    @rpc
+    def GetContextType(self, request: Any, store: Store) -> Any:
+        t = self._get_type(store, "context", request)
+        return svc.GetContextTypeResponse(context_type=cv.context_type_to_pb(t))
+
+    @rpc
+    def GetArtifactTypesByID(self, request: Any, store: Store) -> Any:
+        ts = store.get_types_by_id("artifact", list(request.type_ids))
+        return svc.GetArtifactTypesByIDResponse(
+            artifact_types=[cv.artifact_type_to_pb(t) for t in ts]
+        )
+
+    @rpc
+    def GetExecutionTypesByID(self, request: Any, store: Store) -> Any:
+        ts = store.get_types_by_id("execution", list(request.type_ids))
+        return svc.GetExecutionTypesByIDResponse(
+            execution_types=[cv.execution_type_to_pb(t) for t in ts]
+        )
+
+    @rpc
+    def GetContextTypesByID(self, request: Any, store: Store) -> Any:
+        ts = store.get_types_by_id("context", list(request.type_ids))
+        return svc.GetContextTypesByIDResponse(context_types=[cv.context_type_to_pb(t) for t in ts])
+
+    @rpc
+    def GetArtifactTypes(self, request: Any, store: Store) -> Any:
+        ts = store.get_types("artifact")
+        return svc.GetArtifactTypesResponse(artifact_types=[cv.artifact_type_to_pb(t) for t in ts])
+
+    @rpc
+    def GetExecutionTypes(self, request: Any, store: Store) -> Any:
+        ts = store.get_types("execution")
+        return svc.GetExecutionTypesResponse(
+            execution_types=[cv.execution_type_to_pb(t) for t in ts]
+        )
+
+    @rpc
+    def GetContextTypes(self, request: Any, store: Store) -> Any:
+        ts = store.get_types("context")
+        return svc.GetContextTypesResponse(context_types=[cv.context_type_to_pb(t) for t in ts])
+
+    @rpc
+    def GetArtifactTypesByExternalIds(self, request: Any, store: Store) -> Any:
+        ts = store.get_types_by_external_ids("artifact", list(request.external_ids))
+        return svc.GetArtifactTypesByExternalIdsResponse(
+            artifact_types=[cv.artifact_type_to_pb(t) for t in ts]
+        )
+
+    @rpc
+    def GetExecutionTypesByExternalIds(self, request: Any, store: Store) -> Any:
+        ts = store.get_types_by_external_ids("execution", list(request.external_ids))
+        return svc.GetExecutionTypesByExternalIdsResponse(
+            execution_types=[cv.execution_type_to_pb(t) for t in ts]
+        )
+
+    @rpc
+    def GetContextTypesByExternalIds(self, request: Any, store: Store) -> Any:
+        ts = store.get_types_by_external_ids("context", list(request.external_ids))
+        return svc.GetContextTypesByExternalIdsResponse(
+            context_types=[cv.context_type_to_pb(t) for t in ts]
+        )
+
+    # --- node writes -------------------------------------------------------------
+
+    @rpc
+    def PutArtifacts(self, request: Any, store: Store) -> Any:
+        abort = (
+            request.options.abort_if_latest_updated_time_changed
+            if request.HasField("options")
+            else False
+        )
+        ids = store.put_nodes(
+            "artifact",
+            [cv.artifact_from_pb(a) for a in request.artifacts],
+            field_mask_paths=list(request.update_mask.paths),
+            abort_if_latest_updated_time_changed=abort,
+        )
+        return svc.PutArtifactsResponse(artifact_ids=ids)
+
+    @rpc
+    def PutExecutions(self, request: Any, store: Store) -> Any:
+        ids = store.put_nodes(
+            "execution",
+            [cv.execution_from_pb(e) for e in request.executions],
+            field_mask_paths=list(request.update_mask.paths),
+        )
+        return svc.PutExecutionsResponse(execution_ids=ids)
+
+    @rpc
+    def PutContexts(self, request: Any, store: Store) -> Any:
+        ids = store.put_nodes(
+            "context",
+            [cv.context_from_pb(c) for c in request.contexts],
+            field_mask_paths=list(request.update_mask.paths),
+        )
+        return svc.PutContextsResponse(context_ids=ids)
+
+    @rpc
+    def PutEvents(self, request: Any, store: Store) -> Any:
+        store.put_events([cv.event_from_pb(e) for e in request.events])
+        return svc.PutEventsResponse()
+
+    @rpc
+    def PutExecution(self, request: Any, store: Store) -> Any:
+        if not request.HasField("execution"):
+            raise InvalidArgument("PutExecution needs an execution")
+        pairs = [
+            ArtifactAndEvent(
+                artifact=cv.artifact_from_pb(p.artifact) if p.HasField("artifact") else None,
+                event=cv.event_from_pb(p.event) if p.HasField("event") else None,
+            )
+            for p in request.artifact_event_pairs
+        ]
+        o = request.options
+        execution_id, artifact_ids, context_ids = store.put_execution(
+            cv.execution_from_pb(request.execution),
+            pairs,
+            [cv.context_from_pb(c) for c in request.contexts],
+            reuse_context_if_already_exist=o.reuse_context_if_already_exist,
+            reuse_artifact_if_already_exist_by_external_id=o.reuse_artifact_if_already_exist_by_external_id,
+        )
+        return svc.PutExecutionResponse(
+            execution_id=execution_id, artifact_ids=artifact_ids, context_ids=context_ids
+        )
+
+    @rpc
+    def PutLineageSubgraph(self, request: Any, store: Store) -> Any:
+        edges = [
+            (
+                e.execution_index if e.HasField("execution_index") else None,
+                e.artifact_index if e.HasField("artifact_index") else None,
+                cv.event_from_pb(e.event),
+            )
+            for e in request.event_edges
+        ]
+        o = request.options
+        execution_ids, artifact_ids, context_ids = store.put_lineage_subgraph(
+            [cv.execution_from_pb(e) for e in request.executions],
+            [cv.artifact_from_pb(a) for a in request.artifacts],
+            [cv.context_from_pb(c) for c in request.contexts],
+            edges,
+            reuse_context_if_already_exist=o.reuse_context_if_already_exist,
+            reuse_artifact_if_already_exist_by_external_id=o.reuse_artifact_if_already_exist_by_external_id,
+        )
+        return svc.PutLineageSubgraphResponse(
+            execution_ids=execution_ids, artifact_ids=artifact_ids, context_ids=context_ids
+        )
+
+    @rpc
+    def PutAttributionsAndAssociations(self, request: Any, store: Store) -> Any:
+        store.put_attributions_and_associations(
+            [model.Attribution(a.context_id, a.artifact_id) for a in request.attributions],
+            [model.Association(a.context_id, a.execution_id) for a in request.associations],
+        )
+        return svc.PutAttributionsAndAssociationsResponse()
+
+    @rpc
+    def PutParentContexts(self, request: Any, store: Store) -> Any:
+        store.put_parent_contexts(
+            [model.ParentContext(p.child_id, p.parent_id) for p in request.parent_contexts]
+        )
+        return svc.PutParentContextsResponse()
+
+    # --- node reads --------------------------------------------------------------
+
+    @rpc
+    def GetArtifacts(self, request: Any, store: Store) -> Any:
+        found, token = store.list_nodes("artifact", list_options(request) or ListOptions())
+        return _page(
+            svc.GetArtifactsResponse(artifacts=[cv.artifact_to_pb(a) for a in found]), token
+        )
+
+    @rpc
+    def GetExecutions(self, request: Any, store: Store) -> Any:
+        found, token = store.list_nodes("execution", list_options(request) or ListOptions())
+        return _page(
+            svc.GetExecutionsResponse(executions=[cv.execution_to_pb(e) for e in found]), token
+        )
+
+    @rpc
+    def GetContexts(self, request: Any, store: Store) -> Any:
+        found, token = store.list_nodes("context", list_options(request) or ListOptions())
+        return _page(svc.GetContextsResponse(contexts=[cv.context_to_pb(c) for c in found]), token)
+
+    @rpc
+    def GetArtifactsByID(self, request: Any, store: Store) -> Any:
+        found = store.get_nodes_by_id("artifact", list(request.artifact_ids))
+        response = svc.GetArtifactsByIDResponse(artifacts=[cv.artifact_to_pb(a) for a in found])
+        if request.populate_artifact_types:
+            types = store.get_types_by_id("artifact", sorted({a.type_id for a in found}))
+            response.artifact_types.extend(cv.artifact_type_to_pb(t) for t in types)
+        return response
+
+    @rpc
+    def GetExecutionsByID(self, request: Any, store: Store) -> Any:
+        found = store.get_nodes_by_id("execution", list(request.execution_ids))
+        return svc.GetExecutionsByIDResponse(executions=[cv.execution_to_pb(e) for e in found])
+
+    @rpc
+    def GetContextsByID(self, request: Any, store: Store) -> Any:
+        found = store.get_nodes_by_id("context", list(request.context_ids))
+        return svc.GetContextsByIDResponse(contexts=[cv.context_to_pb(c) for c in found])
+
+    def _by_type(self, store: Store, kind: str, request: Any) -> tuple[list[Any], str | None]:
+        if not request.type_name:
+            raise InvalidArgument("type_name is empty")
+        options = list_options(request)
+        if options is None:
+            # No options: every node of the type, as MLMD does.
+            return store.list_all(
+                kind, type_name=request.type_name, type_version=_version(request)
+            ), None
+        return store.list_nodes(
+            kind, options, type_name=request.type_name, type_version=_version(request)
+        )
+
+    @rpc
+    def GetArtifactsByType(self, request: Any, store: Store) -> Any:
+        found, token = self._by_type(store, "artifact", request)
+        return _page(
+            svc.GetArtifactsByTypeResponse(artifacts=[cv.artifact_to_pb(a) for a in found]), token
+        )
+
+    @rpc
+    def GetExecutionsByType(self, request: Any, store: Store) -> Any:
+        found, token = self._by_type(store, "execution", request)
+        return _page(
+            svc.GetExecutionsByTypeResponse(executions=[cv.execution_to_pb(e) for e in found]),
+            token,
+        )
+
+    @rpc
+    def GetContextsByType(self, request: Any, store: Store) -> Any:
+        found, token = self._by_type(store, "context", request)
+        return _page(
+            svc.GetContextsByTypeResponse(contexts=[cv.context_to_pb(c) for c in found]), token
+        )
+
+    @rpc
+    def GetArtifactByTypeAndName(self, request: Any, store: Store) -> Any:
+        found = _by_type_and_name(store, "artifact", request, request.artifact_name)
+        response = svc.GetArtifactByTypeAndNameResponse()
+        if found is not None:
+            response.artifact.CopyFrom(cv.artifact_to_pb(found))
+        return response
+
+    @rpc
+    def GetExecutionByTypeAndName(self, request: Any, store: Store) -> Any:
+        found = _by_type_and_name(store, "execution", request, request.execution_name)
+        response = svc.GetExecutionByTypeAndNameResponse()
+        if found is not None:
+            response.execution.CopyFrom(cv.execution_to_pb(found))
+        return response
+
+    @rpc
+    def GetContextByTypeAndName(self, request: Any, store: Store) -> Any:
+        found = _by_type_and_name(store, "context", request, request.context_name)
+        response = svc.GetContextByTypeAndNameResponse()
+        if found is not None:
+            response.context.CopyFrom(cv.context_to_pb(found))
+        return response
+
+    @rpc
+    def GetArtifactsByURI(self, request: Any, store: Store) -> Any:
+        found = store.get_artifacts_by_uri(list(request.uris))
+        return svc.GetArtifactsByURIResponse(artifacts=[cv.artifact_to_pb(a) for a in found])
+
+    @rpc
+    def GetArtifactsByExternalIds(self, request: Any, store: Store) -> Any:
+        found = store.get_nodes_by_external_ids("artifact", list(request.external_ids))
+        return svc.GetArtifactsByExternalIdsResponse(
+            artifacts=[cv.artifact_to_pb(a) for a in found]
+        )
+
+    @rpc
+    def GetExecutionsByExternalIds(self, request: Any, store: Store) -> Any:
+        found = store.get_nodes_by_external_ids("execution", list(request.external_ids))
+        return svc.GetExecutionsByExternalIdsResponse(
+            executions=[cv.execution_to_pb(e) for e in found]
+        )
+
+    @rpc
+    def GetContextsByExternalIds(self, request: Any, store: Store) -> Any:
+        found = store.get_nodes_by_external_ids("context", list(request.external_ids))
+        return svc.GetContextsByExternalIdsResponse(contexts=[cv.context_to_pb(c) for c in found])
+
+    # --- edges -------------------------------------------------------------------
+
+    @rpc
+    def GetEventsByExecutionIDs(self, request: Any, store: Store) -> Any:
+        found = store.get_events_by_execution_ids(list(request.execution_ids))
+        return svc.GetEventsByExecutionIDsResponse(events=[cv.event_to_pb(e) for e in found])
+
+    @rpc
+    def GetEventsByArtifactIDs(self, request: Any, store: Store) -> Any:
+        found = store.get_events_by_artifact_ids(list(request.artifact_ids))
+        return svc.GetEventsByArtifactIDsResponse(events=[cv.event_to_pb(e) for e in found])
+
+    @rpc
+    def GetContextsByArtifact(self, request: Any, store: Store) -> Any:
+        found = store.get_contexts_by_node("artifact", request.artifact_id)
+        return svc.GetContextsByArtifactResponse(contexts=[cv.context_to_pb(c) for c in found])
+
+    @rpc
+    def GetContextsByExecution(self, request: Any, store: Store) -> Any:
+        found = store.get_contexts_by_node("execution", request.execution_id)
+        return svc.GetContextsByExecutionResponse(contexts=[cv.context_to_pb(c) for c in found])
+
+    @rpc
+    def GetParentContextsByContext(self, request: Any, store: Store) -> Any:
+        found = store.get_related_contexts([request.context_id], parents=True)[request.context_id]
+        return svc.GetParentContextsByContextResponse(contexts=[cv.context_to_pb(c) for c in found])
+
+    @rpc
+    def GetChildrenContextsByContext(self, request: Any, store: Store) -> Any:
+        found = store.get_related_contexts([request.context_id], parents=False)[request.context_id]
+        return svc.GetChildrenContextsByContextResponse(
+            contexts=[cv.context_to_pb(c) for c in found]
+        )
+
+    @rpc
+    def GetParentContextsByContexts(self, request: Any, store: Store) -> Any:
+        related = store.get_related_contexts(list(request.context_ids), parents=True)
+        response = svc.GetParentContextsByContextsResponse()
+        for child, parents in related.items():
+            if parents:
+                response.contexts[child].parent_contexts.extend(
+                    cv.context_to_pb(c) for c in parents
+                )
+        return response
+
+    @rpc
+    def GetChildrenContextsByContexts(self, request: Any, store: Store) -> Any:
+        related = store.get_related_contexts(list(request.context_ids), parents=False)
+        response = svc.GetChildrenContextsByContextsResponse()
+        for parent, children in related.items():
+            if children:
+                response.contexts[parent].children_contexts.extend(
+                    cv.context_to_pb(c) for c in children
+                )
+        return response
+
+    @rpc
+    def GetArtifactsByContext(self, request: Any, store: Store) -> Any:
+        found, token = _in_context(store, "artifact", request)
+        return _page(
+            svc.GetArtifactsByContextResponse(artifacts=[cv.artifact_to_pb(a) for a in found]),
+            token,
+        )
+
+    @rpc
+    def GetExecutionsByContext(self, request: Any, store: Store) -> Any:
+        found, token = _in_context(store, "execution", request)
+        return _page(
+            svc.GetExecutionsByContextResponse(executions=[cv.execution_to_pb(e) for e in found]),
+            token,
+        )
+
+    # --- lineage -----------------------------------------------------------------
+
+    @rpc
+    def GetLineageGraph(self, request: Any, store: Store) -> Any:
+        o = request.options
+        stop = o.stop_conditions
+        options = GraphOptions(
+            artifacts_options=list_options_from_pb(o.artifacts_options)
+            if o.HasField("artifacts_options")
+            else None,
+            max_num_hops=stop.max_num_hops if stop.HasField("max_num_hops") else None,
+            boundary_artifacts=stop.boundary_artifacts
+            if stop.HasField("boundary_artifacts")
+            else None,
+            boundary_executions=stop.boundary_executions
+            if stop.HasField("boundary_executions")
+            else None,
+            max_node_size=o.max_node_size,
+        )
+        response = svc.GetLineageGraphResponse()
+        cv.lineage_graph_to_pb(store.get_lineage_graph(options), response.subgraph)
+        return response
+
+    @rpc
+    def GetLineageSubgraph(self, request: Any, store: Store) -> Any:
+        o = request.lineage_subgraph_query_options
+        which = o.WhichOneof("starting_nodes")
+        options = SubgraphOptions(
+            starting_artifacts=o.starting_artifacts.filter_query
+            if which == "starting_artifacts"
+            else None,
+            starting_executions=o.starting_executions.filter_query
+            if which == "starting_executions"
+            else None,
+            max_num_hops=o.max_num_hops,
+            direction=o.direction or 3,
+        )
+        if o.HasField("ending_artifacts"):
+            options.ending_artifacts = o.ending_artifacts.filter_query
+            options.include_ending_artifacts = o.ending_artifacts.include_ending_nodes
+        if o.HasField("ending_executions"):
+            options.ending_executions = o.ending_executions.filter_query
+            options.include_ending_executions = o.ending_executions.include_ending_nodes
+        if which is None:
+            raise InvalidArgument(
+                "lineage_subgraph_query_options: set starting_artifacts or starting_executions"
+            )
+        known = {f.name for f in pb.LineageGraph.DESCRIPTOR.fields}
+        paths = set(request.read_mask.paths)
+        unknown = paths - known
+        if unknown:
+            raise InvalidArgument(f"read_mask: unknown field(s) {', '.join(sorted(unknown))}")
+        mask = EdgeMask(paths) if paths else EdgeMask()
+        response = svc.GetLineageSubgraphResponse()
+        cv.lineage_graph_to_pb(store.get_lineage_subgraph(options, mask), response.lineage_subgraph)
+        return response
+
+
+def _page(response: Any, token: str | None) -> Any:
+    if token:
+        response.next_page_token = token
+    return response
+
+
+def _by_type_and_name(store: Store, kind: str, request: Any, name: str) -> Any:
+    if not request.type_name or not name:
+        raise InvalidArgument("type_name and the node name must both be given")
+    return store.get_node_by_type_and_name(kind, request.type_name, name, _version(request))
+
+
+def _in_context(store: Store, kind: str, request: Any) -> tuple[list[Any], str | None]:
+    if not request.HasField("context_id"):
+        raise InvalidArgument("context_id is missing")
+    options = list_options(request)
+    if options is None:
+        return store.list_all(kind, context_id=request.context_id), None
+    return store.list_nodes(kind, options, context_id=request.context_id)
+
+
+__all__ = ["MetadataStoreService"]

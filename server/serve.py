@@ -1,0 +1,90 @@
+"""``lineage serve``: open the store, start the servers, stop cleanly on a signal.
+
+On SIGINT/SIGTERM the servers stop taking requests, in-flight requests get a grace
+period to finish (each write is one transaction, so a request either committed or
+left nothing), and only then is the database closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from lineage.server.config import ServerConfig
+
+from lineage.store.engine import describe_url
+from lineage.store.store import Store
+
+log = logging.getLogger("lineage.server")
+GRACE_SECONDS = 15.0
+
+
+def run(config: ServerConfig, *, out: Any = None) -> int:
+    out = out or sys.stdout
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from lineage.server.grpc_app import build_grpc_server
+
+    database_url = config.resolved_database_url()
+    store = Store.open(database_url)
+    try:
+        grpc_server, grpc_port, health = build_grpc_server(
+            store,
+            host=config.host,
+            port=config.port,
+            max_message_bytes=config.max_message_mb * 1024 * 1024,
+            workers=config.workers,
+        )
+    except (OSError, RuntimeError) as exc:
+        store.close()
+        print(
+            f"lineage serve: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr
+        )
+        return 2
+    http = None
+    http_port = None
+    if config.http_port:
+        try:
+            from lineage.server.http.runner import start_http
+        except ImportError:
+            start_http = None  # type: ignore[assignment]
+        if start_http is not None:
+            try:
+                http, http_port = start_http(store, config)
+            except OSError as exc:
+                store.close()
+                print(
+                    f"lineage serve: cannot listen on HTTP port {config.http_port}: {exc}",
+                    file=sys.stderr,
+                )
+                return 2
+    grpc_server.start()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    print(f"lineage: MLMD gRPC API listening on {config.host}:{grpc_port}", file=out)
+    if http_port:
+        print(
+            f"lineage: HTTP (GraphQL, UI) listening on http://{config.host}:{http_port}/", file=out
+        )
+    print(f"lineage: metadata database {describe_url(database_url)}", file=out)
+    print(f"lineage: artifact blobs in {config.resolved_blob_store()}", file=out)
+    out.flush()
+    stop.wait()
+    health.enter_graceful_shutdown()
+    if http is not None:
+        http.stop()
+    grpc_server.stop(GRACE_SECONDS).wait()
+    store.close()
+    print("lineage: stopped", file=out)
+    out.flush()
+    return 0
