@@ -37,8 +37,9 @@ def main() -> None:
     "--http-port",
     type=int,
     default=None,
-    help="HTTP port (GraphQL, UI); 0 turns it off. [default 8081]",
+    help="HTTP port (GraphQL, UI); 0: any free port. [default 8081]",
 )
+@click.option("--http/--no-http", default=None, help="Serve HTTP (GraphQL, UI, blobs). [default on]")
 @click.option(
     "--data-dir", default=None, help="Where embedded data lives. [default ./lineage-data]"
 )
@@ -104,3 +105,7 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
+
+
+if __name__ == "__main__":
+    main()

@@ -34,6 +34,10 @@ class FailedPrecondition(LineageError):
     code = "FAILED_PRECONDITION"
 
 
+class OutOfRange(LineageError):
+    code = "OUT_OF_RANGE"
+
+
 class Aborted(LineageError):
     code = "ABORTED"
 

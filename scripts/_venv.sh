@@ -83,7 +83,15 @@ lineage_ensure_venv() {
     rm -f "$stamp"
     "$VENV/bin/python" -m pip install -q -r "$LINEAGE_ROOT/requirements.lock" || return 1
     # setuptools and wheel come from the lock: no isolated build env to download.
-    "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$LINEAGE_ROOT" \
-        || return 1
+    # Its build warnings are noise unless it fails.
+    local log
+    log="$(mktemp)"
+    if ! "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation \
+        -e "$LINEAGE_ROOT" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
     echo "$want" >"$stamp"
 }

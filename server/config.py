@@ -24,7 +24,8 @@ DEFAULT_CONFIG_FILE = "lineage.toml"
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080  # gRPC, as MLMD's own server
-    http_port: int = 8081  # GraphQL, web UI, blobs, /healthz, /metrics; 0 turns HTTP off
+    http_port: int = 8081  # GraphQL, web UI, blobs, /healthz, /metrics; 0: the OS picks
+    http: bool = True  # serve HTTP at all
     data_dir: str = "lineage-data"
     database_url: str = ""  # empty: SQLite under data_dir
     blob_store: str = ""  # empty: data_dir/blobs on local disk
@@ -52,6 +53,15 @@ ENV_VARS = [ENV_PREFIX + name.upper() for name in FIELDS]
 def _coerce(name: str, raw: Any, source: str) -> Any:
     target = FIELDS[name].type
     try:
+        if target in ("bool", bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise InvalidArgument(f"{source}: {name} must be true or false, got {raw!r}")
         if target in ("int", int):
             if isinstance(raw, bool):
                 raise ValueError

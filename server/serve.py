@@ -47,7 +47,7 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
         return 2
     http = None
     http_port = None
-    if config.http_port:
+    if config.http:
         try:
             from lineage.server.http.runner import start_http
         except ImportError:

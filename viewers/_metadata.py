@@ -30,9 +30,7 @@ def as_metadata(source: Any) -> Mapping[str, Any]:
     if not isinstance(source, Mapping):
         source = getattr(source, "metadata", source)
     if not isinstance(source, Mapping):
-        raise MetadataError(
-            f"expected artifact metadata (a dict), got {type(source).__name__}"
-        )
+        raise MetadataError(f"expected artifact metadata (a dict), got {type(source).__name__}")
     return source
 
 
@@ -122,9 +120,7 @@ def parse_confusion_matrix(source: Any) -> ConfusionMatrix:
     if matrix is None:
         raise MetadataError("no confusion matrix in the metadata (no 'confusionMatrix' key)")
     if not isinstance(matrix, Mapping):
-        raise MetadataError(
-            f"confusionMatrix must be a dict, got {type(matrix).__name__}"
-        )
+        raise MetadataError(f"confusionMatrix must be a dict, got {type(matrix).__name__}")
     specs = matrix.get("annotationSpecs")
     rows = matrix.get("rows")
     if not isinstance(specs, list) or not isinstance(rows, list):
@@ -144,9 +140,7 @@ def parse_confusion_matrix(source: Any) -> ConfusionMatrix:
         categories.append(name)
     size = len(categories)
     if len(rows) != size:
-        raise MetadataError(
-            f"confusionMatrix has {size} categories but {len(rows)} rows"
-        )
+        raise MetadataError(f"confusionMatrix has {size} categories but {len(rows)} rows")
     values: list[list[float]] = []
     for i, entry in enumerate(rows):
         row = entry.get("row") if isinstance(entry, Mapping) else None
@@ -197,13 +191,9 @@ def parse_confidence_metrics(source: Any) -> list[ConfidencePoint]:
     else:
         points = field(as_metadata(source), "confidenceMetrics")
         if points is None:
-            raise MetadataError(
-                "no ROC data in the metadata (no 'confidenceMetrics' key)"
-            )
+            raise MetadataError("no ROC data in the metadata (no 'confidenceMetrics' key)")
     if not isinstance(points, list):
-        raise MetadataError(
-            f"confidenceMetrics must be a list, got {type(points).__name__}"
-        )
+        raise MetadataError(f"confidenceMetrics must be a list, got {type(points).__name__}")
     if not points:
         raise MetadataError("confidenceMetrics is empty")
     parsed: list[ConfidencePoint] = []
@@ -245,9 +235,7 @@ def parse_slices(source: Any) -> list[tuple[str, Mapping[str, Any]]]:
     if entries is None:
         raise MetadataError("no slices in the metadata (no 'evaluationSlices' key)")
     if not isinstance(entries, list):
-        raise MetadataError(
-            f"evaluationSlices must be a list, got {type(entries).__name__}"
-        )
+        raise MetadataError(f"evaluationSlices must be a list, got {type(entries).__name__}")
     if not entries:
         raise MetadataError("evaluationSlices is empty")
     slices: list[tuple[str, Mapping[str, Any]]] = []
@@ -259,9 +247,7 @@ def parse_slices(source: Any) -> list[tuple[str, Mapping[str, Any]]]:
             )
         metrics = entry.get("sliceClassificationMetrics") or {}
         if not isinstance(metrics, Mapping):
-            raise MetadataError(
-                f"evaluationSlices[{i}].sliceClassificationMetrics must be a dict"
-            )
+            raise MetadataError(f"evaluationSlices[{i}].sliceClassificationMetrics must be a dict")
         label = entry["slice"]
         slices.append((label if isinstance(label, str) else str(label), metrics))
     return slices

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from . import theme
 from ._metadata import MetadataError, display_name, scalar_metrics
+from ._text import escape
 
 ROW_HEIGHT = 28
 
@@ -32,7 +33,7 @@ def metrics_table_figure(source: Any, *, title: str | None = None) -> go.Figure:
         raise MetadataError("no scalar metrics in the metadata (no numeric entries)")
     name = display_name(source)
     if title is None:
-        title = f"Scalar metrics: {name}" if name else "Scalar metrics"
+        title = f"Scalar metrics: {escape(name)}" if name else "Scalar metrics"
     table = go.Table(
         columnwidth=[3, 2],
         header={
@@ -43,10 +44,8 @@ def metrics_table_figure(source: Any, *, title: str | None = None) -> go.Figure:
             "height": ROW_HEIGHT + 4,
         },
         cells={
-            "values": [list(metrics), [format_value(v) for v in metrics.values()]],
-            "fill_color": [
-                ["#ffffff" if i % 2 == 0 else "#f5f7fa" for i in range(len(metrics))]
-            ],
+            "values": [[escape(k) for k in metrics], [format_value(v) for v in metrics.values()]],
+            "fill_color": [["#ffffff" if i % 2 == 0 else "#f5f7fa" for i in range(len(metrics))]],
             "font": {"color": theme.TEXT_COLOR, "size": 12},
             "align": ["left", "right"],
             "height": ROW_HEIGHT,

@@ -174,6 +174,15 @@ def _read_chunks(stream: _Readable, chunk_size: int) -> Iterator[bytes]:
         yield chunk
 
 
+class UploadSourceError(Exception):
+    """Raised by :class:`HashingSource` when the caller's stream fails, so backends
+    do not mistake it for their own error; ``put`` re-raises the original."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 class HashingSource:
     """The bytes of one upload: counted and hashed as a backend consumes them.
 
@@ -208,6 +217,8 @@ class HashingSource:
             except StopIteration:
                 self._eof = True
                 return None
+            except Exception as exc:
+                raise UploadSourceError(exc) from exc
             if not isinstance(chunk, bytes):
                 if not isinstance(chunk, (bytearray, memoryview)):
                     raise InvalidArgument(
@@ -431,8 +442,14 @@ class BlobStore(ABC):
         source = HashingSource(data, self.chunk_size)
         try:
             staged = self._stage(source, expected_size)
-        except BaseException:
+        except UploadSourceError as exc:
             source.abandon()
+            raise exc.original from None
+        except BaseException as exc:
+            source.abandon()
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, UploadSourceError):  # wrapped by a backend after all
+                raise cause.original from None
             raise
         try:
             sha = source.hexdigest()
@@ -574,7 +591,7 @@ class BlobStore(ABC):
             return None
         return sha
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 - optional hook
         """Fail early with a clear error (Unavailable, NotFound) if the store is unusable."""
 
     def close(self) -> None:  # noqa: B027 - optional hook

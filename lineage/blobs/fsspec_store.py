@@ -88,6 +88,9 @@ class FsspecBlobStore(BlobStore):
                 with contextlib.suppress(Exception):
                     if callable(discard):
                         discard()
+                        # gcsfs leaves a file that never started uploading open, and
+                        # would upload its buffer when garbage-collected.
+                        f.closed = True
                     else:
                         f.close()
                 with contextlib.suppress(Exception):

@@ -76,13 +76,19 @@ def _matches(
     )
 
 
+def _seed_matches(table: Any, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Whether a row of ``table`` itself satisfies a filter: the filter runs on an
+    uncorrelated copy (an EXISTS on the same table would see only its own rows)."""
+    return table.c.id.in_(select(table.c.id).where(condition).correlate(None))
+
+
 def walk(conn: Connection, spec: Walk) -> Reached:
     seeds = []
     if spec.start_artifacts is not None:
         start = select(
             cast(artifact_table.c.id, BigInteger).label("node"),
             literal(0, Integer).label("depth"),
-            case((_matches(artifact_table, artifact_table.c.id, spec.stop_artifacts), 0), else_=1)
+            case((_seed_matches(artifact_table, spec.stop_artifacts), 0), else_=1)
             if spec.stop_artifacts is not None
             else literal(1, Integer),
         ).where(spec.start_artifacts)
@@ -93,9 +99,7 @@ def walk(conn: Connection, spec: Walk) -> Reached:
         start = select(
             cast(-execution_table.c.id, BigInteger).label("node"),
             literal(0, Integer).label("depth"),
-            case(
-                (_matches(execution_table, execution_table.c.id, spec.stop_executions), 0), else_=1
-            )
+            case((_seed_matches(execution_table, spec.stop_executions), 0), else_=1)
             if spec.stop_executions is not None
             else literal(1, Integer),
         ).where(spec.start_executions)

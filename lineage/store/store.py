@@ -17,7 +17,14 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from lineage import model
-from lineage.errors import Aborted, AlreadyExists, InvalidArgument, Unavailable
+from lineage.errors import (
+    Aborted,
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    OutOfRange,
+    Unavailable,
+)
 from lineage.store import edges, graph, nodes, paging, types
 from lineage.store.engine import make_engine, read_only
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS, NodeKind
@@ -416,11 +423,11 @@ class Store:
             events = []
             for execution_index, artifact_index, event in event_edges:
                 if execution_index is None or not 0 <= execution_index < len(execution_ids):
-                    raise InvalidArgument(
+                    raise OutOfRange(
                         f"event_edges: execution_index {execution_index} is out of range"
                     )
                 if artifact_index is None or not 0 <= artifact_index < len(artifact_ids):
-                    raise InvalidArgument(
+                    raise OutOfRange(
                         f"event_edges: artifact_index {artifact_index} is out of range"
                     )
                 if event.execution_id and event.execution_id != execution_ids[execution_index]:
@@ -479,6 +486,8 @@ class Store:
 
         def work(c: Connection) -> model.LineageGraph:
             reached = graph.walk(c, spec)
+            if not reached.artifacts and not reached.executions:
+                raise NotFound("lineage subgraph: no node matches the starting filter_query")
             artifact_ids = set(reached.artifacts)
             execution_ids = set(reached.executions)
             if options.ending_artifacts and not options.include_ending_artifacts:

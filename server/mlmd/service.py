@@ -20,7 +20,7 @@ from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from lineage import model
-from lineage.errors import InvalidArgument, LineageError
+from lineage.errors import InvalidArgument, LineageError, NotFound
 from lineage.store.paging import ListOptions
 from lineage.store.store import (
     ArtifactAndEvent,
@@ -38,6 +38,7 @@ STATUS = {
     "ALREADY_EXISTS": grpc.StatusCode.ALREADY_EXISTS,
     "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
     "ABORTED": grpc.StatusCode.ABORTED,
+    "OUT_OF_RANGE": grpc.StatusCode.OUT_OF_RANGE,
     "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
     "INTERNAL": grpc.StatusCode.INTERNAL,
     "DATA_LOSS": grpc.StatusCode.DATA_LOSS,
@@ -175,38 +176,47 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
     @rpc
     def GetArtifactTypes(self, request: Any, store: Store) -> Any:
-        ts = store.get_types("artifact")
+        ts = _without_external_id(store.get_types("artifact"))
         return svc.GetArtifactTypesResponse(artifact_types=[cv.artifact_type_to_pb(t) for t in ts])
 
     @rpc
     def GetExecutionTypes(self, request: Any, store: Store) -> Any:
-        ts = store.get_types("execution")
+        ts = _without_external_id(store.get_types("execution"))
         return svc.GetExecutionTypesResponse(
             execution_types=[cv.execution_type_to_pb(t) for t in ts]
         )
 
     @rpc
     def GetContextTypes(self, request: Any, store: Store) -> Any:
-        ts = store.get_types("context")
+        ts = _without_external_id(store.get_types("context"))
         return svc.GetContextTypesResponse(context_types=[cv.context_type_to_pb(t) for t in ts])
 
     @rpc
     def GetArtifactTypesByExternalIds(self, request: Any, store: Store) -> Any:
-        ts = store.get_types_by_external_ids("artifact", list(request.external_ids))
+        ts = _found(
+            store.get_types_by_external_ids("artifact", list(request.external_ids)),
+            "artifact types with the given external ids",
+        )
         return svc.GetArtifactTypesByExternalIdsResponse(
             artifact_types=[cv.artifact_type_to_pb(t) for t in ts]
         )
 
     @rpc
     def GetExecutionTypesByExternalIds(self, request: Any, store: Store) -> Any:
-        ts = store.get_types_by_external_ids("execution", list(request.external_ids))
+        ts = _found(
+            store.get_types_by_external_ids("execution", list(request.external_ids)),
+            "execution types with the given external ids",
+        )
         return svc.GetExecutionTypesByExternalIdsResponse(
             execution_types=[cv.execution_type_to_pb(t) for t in ts]
         )
 
     @rpc
     def GetContextTypesByExternalIds(self, request: Any, store: Store) -> Any:
-        ts = store.get_types_by_external_ids("context", list(request.external_ids))
+        ts = _found(
+            store.get_types_by_external_ids("context", list(request.external_ids)),
+            "context types with the given external ids",
+        )
         return svc.GetContextTypesByExternalIdsResponse(
             context_types=[cv.context_type_to_pb(t) for t in ts]
         )
@@ -418,21 +428,30 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
     @rpc
     def GetArtifactsByExternalIds(self, request: Any, store: Store) -> Any:
-        found = store.get_nodes_by_external_ids("artifact", list(request.external_ids))
+        found = _found(
+            store.get_nodes_by_external_ids("artifact", list(request.external_ids)),
+            "artifacts with the given external ids",
+        )
         return svc.GetArtifactsByExternalIdsResponse(
             artifacts=[cv.artifact_to_pb(a) for a in found]
         )
 
     @rpc
     def GetExecutionsByExternalIds(self, request: Any, store: Store) -> Any:
-        found = store.get_nodes_by_external_ids("execution", list(request.external_ids))
+        found = _found(
+            store.get_nodes_by_external_ids("execution", list(request.external_ids)),
+            "executions with the given external ids",
+        )
         return svc.GetExecutionsByExternalIdsResponse(
             executions=[cv.execution_to_pb(e) for e in found]
         )
 
     @rpc
     def GetContextsByExternalIds(self, request: Any, store: Store) -> Any:
-        found = store.get_nodes_by_external_ids("context", list(request.external_ids))
+        found = _found(
+            store.get_nodes_by_external_ids("context", list(request.external_ids)),
+            "contexts with the given external ids",
+        )
         return svc.GetContextsByExternalIdsResponse(contexts=[cv.context_to_pb(c) for c in found])
 
     # --- edges -------------------------------------------------------------------
@@ -449,12 +468,18 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
     @rpc
     def GetContextsByArtifact(self, request: Any, store: Store) -> Any:
-        found = store.get_contexts_by_node("artifact", request.artifact_id)
+        found = _found(
+            store.get_contexts_by_node("artifact", request.artifact_id),
+            f"contexts for artifact {request.artifact_id}",
+        )
         return svc.GetContextsByArtifactResponse(contexts=[cv.context_to_pb(c) for c in found])
 
     @rpc
     def GetContextsByExecution(self, request: Any, store: Store) -> Any:
-        found = store.get_contexts_by_node("execution", request.execution_id)
+        found = _found(
+            store.get_contexts_by_node("execution", request.execution_id),
+            f"contexts for execution {request.execution_id}",
+        )
         return svc.GetContextsByExecutionResponse(contexts=[cv.context_to_pb(c) for c in found])
 
     @rpc
@@ -563,6 +588,20 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         response = svc.GetLineageSubgraphResponse()
         cv.lineage_graph_to_pb(store.get_lineage_subgraph(options, mask), response.lineage_subgraph)
         return response
+
+
+def _found(items: list[Any], what: str) -> list[Any]:
+    """MLMD answers NOT_FOUND, not an empty list, for these lookups when nothing matches."""
+    if not items:
+        raise NotFound(f"no {what} found")
+    return items
+
+
+def _without_external_id(types: list[Any]) -> list[Any]:
+    """MLMD's Get*Types (all types) leaves external_id out; kept identical on purpose."""
+    for t in types:
+        t.external_id = None
+    return types
 
 
 def _page(response: Any, token: str | None) -> Any:

@@ -1,0 +1,477 @@
+"""Scenarios run on MLMD's own store and on ours through the same client API.
+
+Together they call every RPC of ``MetadataStoreService`` (the four the Python client
+has no method for through ``store._call``), with good input and bad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ml_metadata.metadata_store import metadata_store as mlmd
+from ml_metadata.proto import metadata_store_pb2 as pb
+from ml_metadata.proto import metadata_store_service_pb2 as svc
+
+Scenario = Callable[[Any, Any], None]
+PUT_EXECUTION = ("e", "a", "c")  # id spaces of put_execution's (execution, artifacts, contexts)
+PUT_SUBGRAPH = ("e", "a", "c")
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(fn: Scenario) -> Scenario:
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+class OracleCannot(Exception):
+    """MLMD's in-process library has no binding for this RPC (only its server has)."""
+
+
+def raw(store: Any, method: str, request: Any) -> Any:
+    response = getattr(svc, method + "Response")()
+    try:
+        store._call(method, request, response)
+    except AttributeError as exc:
+        raise OracleCannot(method) from exc
+    return response
+
+
+def _types(s: Any) -> tuple[int, int, int]:
+    at = pb.ArtifactType(name="Dataset", description="rows")
+    at.properties["rows"] = pb.INT
+    at.properties["split"] = pb.STRING
+    at.properties["score"] = pb.DOUBLE
+    at.properties["meta"] = pb.STRUCT
+    at.properties["ok"] = pb.BOOLEAN
+    at.properties["blob"] = pb.PROTO
+    et = pb.ExecutionType(name="Trainer", base_type=pb.ExecutionType.TRAIN)
+    et.properties["lr"] = pb.DOUBLE
+    ct = pb.ContextType(name="Run")
+    ct.properties["owner"] = pb.STRING
+    return s.put_artifact_type(at), s.put_execution_type(et), s.put_context_type(ct)
+
+
+@scenario
+def types_evolution(s: Any, rec: Any) -> None:
+    a, e, c = _types(s)
+    rec("types ids", lambda: [a, e, c], "t")
+    rec("get artifact type", lambda: s.get_artifact_type("Dataset"))
+    rec("get execution type", lambda: s.get_execution_type("Trainer"))
+    rec("get context type", lambda: s.get_context_type("Run"))
+    grown = pb.ArtifactType(name="Dataset")
+    for k, v in (("rows", pb.INT), ("split", pb.STRING), ("score", pb.DOUBLE), ("meta", pb.STRUCT),
+                 ("ok", pb.BOOLEAN), ("blob", pb.PROTO), ("extra", pb.STRING)):  # fmt: skip
+        grown.properties[k] = v
+    rec("add field without can_add_fields", lambda: s.put_artifact_type(grown))
+    rec("add field with can_add_fields", lambda: s.put_artifact_type(grown, can_add_fields=True), "t")
+    fewer = pb.ArtifactType(name="Dataset")
+    fewer.properties["rows"] = pb.INT
+    rec("omit without can_omit_fields", lambda: s.put_artifact_type(fewer))
+    rec("omit with can_omit_fields", lambda: s.put_artifact_type(fewer, can_omit_fields=True), "t")
+    changed = pb.ArtifactType(name="Dataset")
+    changed.properties["rows"] = pb.STRING
+    rec("change data type", lambda: s.put_artifact_type(changed, can_omit_fields=True))
+    unknown = pb.ArtifactType(name="Bad")
+    unknown.properties["p"] = pb.UNKNOWN
+    rec("unknown data type", lambda: s.put_artifact_type(unknown))
+    rec("no type name", lambda: s.put_artifact_type(pb.ArtifactType()))
+    rec("missing type", lambda: s.get_artifact_type("Nope"))
+    rec("missing execution type", lambda: s.get_execution_type("Nope"))
+    rec("missing context type", lambda: s.get_context_type("Nope"))
+    rec("same name other kind", lambda: s.put_context_type(pb.ContextType(name="Dataset")), "t")
+    v2 = pb.ArtifactType(name="Dataset", version="v2", external_id="ds-v2")
+    rec("versioned type", lambda: s.put_artifact_type(v2), "t")
+    rec("get versioned", lambda: s.get_artifact_type("Dataset", type_version="v2"))
+    rec("get missing version", lambda: s.get_artifact_type("Dataset", type_version="v9"))
+    rec("dup external id", lambda: s.put_artifact_type(pb.ArtifactType(name="Other", external_id="ds-v2")))
+    rec("types by external id", lambda: s.get_artifact_types_by_external_ids(["ds-v2", "nope"]))
+    rec("execution types by external id", lambda: s.get_execution_types_by_external_ids(["nope"]))
+    rec("context types by external id", lambda: s.get_context_types_by_external_ids(["nope"]))
+    rec("all artifact types", lambda: s.get_artifact_types())
+    rec("all execution types", lambda: s.get_execution_types())
+    rec("all context types", lambda: s.get_context_types())
+    rec("artifact types by id", lambda: s.get_artifact_types_by_id([a, 9999]))
+    rec("execution types by id", lambda: s.get_execution_types_by_id([e]))
+    rec("context types by id", lambda: s.get_context_types_by_id([c]))
+    rec("artifact types by id of an execution type", lambda: s.get_artifact_types_by_id([e]))
+    request = svc.PutTypesRequest(can_add_fields=True)
+    request.artifact_types.add(name="Model").properties["acc"] = pb.DOUBLE
+    request.execution_types.add(name="Evaluator")
+    request.context_types.add(name="Pipeline")
+    rec("PutTypes", lambda: raw(s, "PutTypes", request))
+    rec("PutTypes again", lambda: raw(s, "PutTypes", request))
+    bad = svc.PutTypesRequest()
+    bad.artifact_types.add(name="Model").properties["acc"] = pb.INT
+    rec("PutTypes conflict", lambda: raw(s, "PutTypes", bad))
+    with_struct = pb.ExecutionType(name="Typed")
+    with_struct.input_type.any.SetInParent()
+    rec("execution type with input_type", lambda: s.put_execution_type(with_struct), "t")
+    rec("get execution type with input_type", lambda: s.get_execution_type("Typed"))
+
+
+def _artifact(type_id: int, **fields: Any) -> pb.Artifact:
+    props = fields.pop("props", {})
+    custom = fields.pop("custom", {})
+    a = pb.Artifact(type_id=type_id, **fields)
+    for k, v in props.items():
+        _set(a.properties[k], v)
+    for k, v in custom.items():
+        _set(a.custom_properties[k], v)
+    return a
+
+
+def _set(target: pb.Value, v: Any) -> None:
+    if isinstance(v, bool):
+        target.bool_value = v
+    elif isinstance(v, int):
+        target.int_value = v
+    elif isinstance(v, float):
+        target.double_value = v
+    elif isinstance(v, str):
+        target.string_value = v
+    elif isinstance(v, dict):
+        target.struct_value.update(v)
+    else:
+        target.proto_value.Pack(v)
+
+
+@scenario
+def artifacts_crud(s: Any, rec: Any) -> None:
+    a, e, c = _types(s)
+    one = _artifact(
+        a, uri="s3://b/1", name="one", state=pb.Artifact.LIVE, external_id="ext-1",
+        props={"rows": 10, "split": "train", "score": 0.5, "meta": {"k": [1, "x"]}, "ok": True,
+               "blob": pb.Artifact(id=7)},
+        custom={"note": "hi", "n": 3, "f": 1.25, "b": False, "st": {"a": {"b": 1}}},
+    )  # fmt: skip
+    ids = rec("put", lambda: s.put_artifacts([one, _artifact(a, uri="s3://b/2")]), "a")
+    if not ids:
+        return
+    rec("get by id", lambda: s.get_artifacts_by_id(ids + [99999]))
+    rec("get and types", lambda: s.get_artifacts_and_types_by_artifact_ids(ids))
+    rec("by uri", lambda: s.get_artifacts_by_uri("s3://b/1"))
+    rec("by uris", lambda: raw(s, "GetArtifactsByURI", svc.GetArtifactsByURIRequest(uris=["s3://b/2", "s3://none"])))
+    rec("by external id", lambda: s.get_artifacts_by_external_ids(["ext-1"]))
+    rec("by type", lambda: s.get_artifacts_by_type("Dataset"))
+    rec("by type missing", lambda: s.get_artifacts_by_type("Nope"))
+    rec("by type and name", lambda: s.get_artifact_by_type_and_name("Dataset", "one"))
+    rec("by type and missing name", lambda: s.get_artifact_by_type_and_name("Dataset", "zzz"))
+    rec("wrong property type", lambda: s.put_artifacts([_artifact(a, props={"rows": "x"})]))
+    rec("unknown property", lambda: s.put_artifacts([_artifact(a, props={"nope": 1})]))
+    rec("unknown type id", lambda: s.put_artifacts([_artifact(9999)]))
+    rec("no type id", lambda: s.put_artifacts([pb.Artifact(uri="x")]))
+    rec("duplicate name", lambda: s.put_artifacts([_artifact(a, name="one")]))
+    rec("duplicate external id", lambda: s.put_artifacts([_artifact(a, external_id="ext-1")]))
+    rec("update missing id", lambda: s.put_artifacts([pb.Artifact(id=99999, type_id=a)]))
+    rec("change type", lambda: s.put_artifacts([pb.Artifact(id=ids[0], type_id=e)]))
+    rec("after failures", lambda: s.get_artifacts())
+    update = _artifact(a, id=ids[0], uri="s3://b/1b", name="one", state=pb.Artifact.DELETED,
+                       props={"rows": 11}, custom={"note": "changed"})  # fmt: skip
+    rec("update replaces", lambda: s.put_artifacts([update]), "a")
+    rec("after update", lambda: s.get_artifacts_by_id([ids[0]]))
+    masked = _artifact(a, id=ids[1], uri="ignored", props={"split": "eval"}, custom={"tag": "x"})
+    rec(
+        "update with mask",
+        lambda: s.put_artifacts([masked], field_mask_paths=["properties.split", "custom_properties.tag"]),
+        "a",
+    )
+    rec("after masked update", lambda: s.get_artifacts_by_id([ids[1]]))
+    rec("mask removes", lambda: s.put_artifacts([_artifact(a, id=ids[1])], field_mask_paths=["custom_properties.tag"]), "a")
+    rec("after mask removes", lambda: s.get_artifacts_by_id([ids[1]]))
+    rec("empty uris", lambda: raw(s, "GetArtifactsByURI", svc.GetArtifactsByURIRequest()))
+    rec("empty ids", lambda: s.get_artifacts_by_id([]))
+
+
+@scenario
+def executions_and_contexts(s: Any, rec: Any) -> None:
+    a, e, c = _types(s)
+    ex = pb.Execution(type_id=e, name="train-1", last_known_state=pb.Execution.RUNNING)
+    ex.properties["lr"].double_value = 0.1
+    ex.custom_properties["epochs"].int_value = 3
+    eids = rec("put executions", lambda: s.put_executions([ex, pb.Execution(type_id=e)]), "e")
+    if not eids:
+        return
+    rec("executions by id", lambda: s.get_executions_by_id(eids))
+    rec("executions", lambda: s.get_executions())
+    rec("executions by type", lambda: s.get_executions_by_type("Trainer"))
+    rec("execution by type and name", lambda: s.get_execution_by_type_and_name("Trainer", "train-1"))
+    rec("executions by external id", lambda: s.get_executions_by_external_ids(["none"]))
+    done = pb.Execution(id=eids[0], type_id=e, name="train-1", last_known_state=pb.Execution.COMPLETE)
+    rec("complete", lambda: s.put_executions([done]), "e")
+    rec("after complete", lambda: s.get_executions_by_id([eids[0]]))
+    rec("execution bad property", lambda: s.put_executions([pb.Execution(type_id=e, properties={"lr": pb.Value(int_value=1)})]))
+    ctx = pb.Context(type_id=c, name="run-1", external_id="run-ext")
+    ctx.properties["owner"].string_value = "me"
+    cids = rec("put contexts", lambda: s.put_contexts([ctx, pb.Context(type_id=c, name="run-2")]), "c")
+    if not cids:
+        return
+    rec("context without name", lambda: s.put_contexts([pb.Context(type_id=c)]))
+    rec("duplicate context", lambda: s.put_contexts([pb.Context(type_id=c, name="run-1")]))
+    rec("contexts", lambda: s.get_contexts())
+    rec("contexts by id", lambda: s.get_contexts_by_id(cids))
+    rec("contexts by type", lambda: s.get_contexts_by_type("Run"))
+    rec("context by type and name", lambda: s.get_context_by_type_and_name("Run", "run-2"))
+    rec("contexts by external id", lambda: s.get_contexts_by_external_ids(["run-ext"]))
+    rec("rename context", lambda: s.put_contexts([pb.Context(id=cids[1], type_id=c, name="run-2b")]), "c")
+    rec("after rename", lambda: s.get_contexts_by_id([cids[1]]))
+
+
+@scenario
+def events_and_links(s: Any, rec: Any) -> None:
+    a, e, c = _types(s)
+    aids = s.put_artifacts([_artifact(a, uri="in"), _artifact(a, uri="out")])
+    [eid] = s.put_executions([pb.Execution(type_id=e)])
+    [cid, cid2, cid3] = s.put_contexts(
+        [pb.Context(type_id=c, name="p"), pb.Context(type_id=c, name="q"), pb.Context(type_id=c, name="r")]
+    )
+    inp = pb.Event(artifact_id=aids[0], execution_id=eid, type=pb.Event.INPUT)
+    inp.path.steps.add().key = "data"
+    inp.path.steps.add().index = 0
+    out = pb.Event(artifact_id=aids[1], execution_id=eid, type=pb.Event.OUTPUT)
+    rec("put events", lambda: s.put_events([inp, out]))
+    rec("duplicate event", lambda: s.put_events([inp]))
+    rec("event without type", lambda: s.put_events([pb.Event(artifact_id=aids[0], execution_id=eid)]))
+    rec("event unknown artifact", lambda: s.put_events([pb.Event(artifact_id=99999, execution_id=eid, type=pb.Event.INPUT)]))
+    rec("event unknown execution", lambda: s.put_events([pb.Event(artifact_id=aids[0], execution_id=99999, type=pb.Event.INPUT)]))
+    rec("events by execution", lambda: s.get_events_by_execution_ids([eid]))
+    rec("events by artifact", lambda: s.get_events_by_artifact_ids([aids[1], 99999]))
+    rec(
+        "attribution and association",
+        lambda: s.put_attributions_and_associations(
+            [pb.Attribution(context_id=cid, artifact_id=aids[0])],
+            [pb.Association(context_id=cid, execution_id=eid)],
+        ),
+    )
+    rec(
+        "attribution again (no error)",
+        lambda: s.put_attributions_and_associations([pb.Attribution(context_id=cid, artifact_id=aids[0])], []),
+    )
+    rec(
+        "attribution unknown artifact",
+        lambda: s.put_attributions_and_associations([pb.Attribution(context_id=cid, artifact_id=99999)], []),
+    )
+    rec(
+        "association unknown context",
+        lambda: s.put_attributions_and_associations([], [pb.Association(context_id=99999, execution_id=eid)]),
+    )
+    rec("contexts by artifact", lambda: s.get_contexts_by_artifact(aids[0]))
+    rec("contexts by execution", lambda: s.get_contexts_by_execution(eid))
+    rec("contexts by unattributed artifact", lambda: s.get_contexts_by_artifact(aids[1]))
+    rec("artifacts by context", lambda: s.get_artifacts_by_context(cid))
+    rec("executions by context", lambda: s.get_executions_by_context(cid))
+    rec("parent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid2, parent_id=cid)]))
+    rec("grandparent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid3, parent_id=cid2)]))
+    rec("duplicate parent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid2, parent_id=cid)]))
+    rec("cycle", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid, parent_id=cid3)]))
+    rec("self parent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid, parent_id=cid)]))
+    rec("missing parent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid, parent_id=99999)]))
+    rec("parents", lambda: s.get_parent_contexts_by_context(cid2))
+    rec("children", lambda: s.get_children_contexts_by_context(cid))
+    rec("no parents", lambda: s.get_parent_contexts_by_context(cid))
+    rec(
+        "parents by contexts",
+        lambda: raw(s, "GetParentContextsByContexts", svc.GetParentContextsByContextsRequest(context_ids=[cid, cid2, cid3])),
+    )
+    rec(
+        "children by contexts",
+        lambda: raw(s, "GetChildrenContextsByContexts", svc.GetChildrenContextsByContextsRequest(context_ids=[cid, cid2])),
+    )
+
+
+@scenario
+def put_execution_atomic(s: Any, rec: Any) -> None:
+    a, e, c = _types(s)
+    ctx = pb.Context(type_id=c, name="run-x")
+    ex = pb.Execution(type_id=e, last_known_state=pb.Execution.COMPLETE)
+    pairs = [
+        (_artifact(a, uri="data"), pb.Event(type=pb.Event.INPUT)),
+        (_artifact(a, uri="model", external_id="m-1"), pb.Event(type=pb.Event.OUTPUT)),
+    ]
+    result = rec("put_execution", lambda: s.put_execution(ex, pairs, [ctx]), PUT_EXECUTION)
+    if result is None:
+        return
+    eid, aids, cids = result
+    rec("ids", lambda: [eid], "e")
+    rec("aids", lambda: aids, "a")
+    rec("cids", lambda: cids, "c")
+    rec("context reuse off", lambda: s.put_execution(pb.Execution(type_id=e), [], [pb.Context(type_id=c, name="run-x")]), PUT_EXECUTION)
+    rec("count after failed", lambda: s.get_executions())
+    rec(
+        "context reuse on",
+        lambda: s.put_execution(pb.Execution(type_id=e), [], [pb.Context(type_id=c, name="run-x")], reuse_context_if_already_exist=True),
+        PUT_EXECUTION,
+    )
+    rec(
+        "artifact reuse by external id",
+        lambda: s.put_execution(
+            pb.Execution(type_id=e),
+            [(_artifact(a, uri="model", external_id="m-1"), pb.Event(type=pb.Event.INPUT))],
+            [],
+            reuse_artifact_if_already_exist_by_external_id=True,
+        ),
+        PUT_EXECUTION,
+    )
+    rec(
+        "bad artifact rolls back all",
+        lambda: s.put_execution(
+            pb.Execution(type_id=e, name="should-not-exist"),
+            [(_artifact(a, uri="fine"), pb.Event(type=pb.Event.OUTPUT)), (_artifact(a, props={"rows": "bad"}), None)],
+            [pb.Context(type_id=c, name="also-not")],
+        ),
+        PUT_EXECUTION,
+    )
+    rec("nothing half written: executions", lambda: s.get_executions())
+    rec("nothing half written: artifacts", lambda: s.get_artifacts())
+    rec("nothing half written: contexts", lambda: s.get_contexts())
+    rec("update execution via put_execution", lambda: s.put_execution(
+        pb.Execution(id=eid, type_id=e, last_known_state=pb.Execution.FAILED), [], []), PUT_EXECUTION)
+    rec("events", lambda: s.get_events_by_execution_ids([eid]))
+    rec("attributed", lambda: s.get_artifacts_by_context(cids[0]))
+    rec("associated", lambda: s.get_executions_by_context(cids[0]))
+
+
+@scenario
+def lineage_subgraph(s: Any, rec: Any) -> None:
+    a, e, c = _types(s)
+    [ctx] = s.put_contexts([pb.Context(type_id=c, name="run")])
+    previous = None
+    for i in range(5):
+        pairs = []
+        if previous is not None:
+            pairs.append((s.get_artifacts_by_id([previous])[0], pb.Event(type=pb.Event.INPUT)))
+        pairs.append((_artifact(a, uri=f"a{i}", name=f"a{i}"), pb.Event(type=pb.Event.OUTPUT)))
+        _, aids, _ = s.put_execution(pb.Execution(type_id=e, name=f"step{i}"), pairs, [pb.Context(id=ctx, type_id=c, name="run")])
+        previous = aids[-1]
+    # a side branch: a2 also feeds an evaluator
+    [ev] = s.put_executions([pb.Execution(type_id=e, name="eval")])
+    a2 = s.get_artifact_by_type_and_name("Dataset", "a2").id
+    s.put_events([pb.Event(artifact_id=a2, execution_id=ev, type=pb.Event.INPUT)])
+
+    def subgraph(start: str, hops: int, direction: Any, **kw: Any) -> Any:
+        options = pb.LineageSubgraphQueryOptions(max_num_hops=hops, direction=direction)
+        if start == "a":
+            options.starting_artifacts.filter_query = kw.pop("query", "name = 'a4'")
+        else:
+            options.starting_executions.filter_query = kw.pop("query", "name = 'step0'")
+        if "ending" in kw:
+            options.ending_artifacts.filter_query = kw.pop("ending")
+            options.ending_artifacts.include_ending_nodes = kw.pop("include", False)
+        graph = s.get_lineage_subgraph(options, **kw)
+        return _sorted_graph(graph)
+
+    D = pb.LineageSubgraphQueryOptions
+    for hops in (0, 1, 2, 4, 20):
+        rec(f"upstream a4 hops={hops}", lambda hops=hops: subgraph("a", hops, D.UPSTREAM))
+    rec("downstream step0", lambda: subgraph("e", 20, D.DOWNSTREAM))
+    rec("bidirectional a2", lambda: subgraph("a", 3, D.BIDIRECTIONAL, query="name = 'a2'"))
+    rec("upstream ending at a1", lambda: subgraph("a", 20, D.UPSTREAM, ending="name = 'a1'"))
+    rec("upstream ending at a1 included", lambda: subgraph("a", 20, D.UPSTREAM, ending="name = 'a1'", include=True))
+    rec("field mask", lambda: subgraph("a", 2, D.UPSTREAM, field_mask_paths=["artifacts", "events"]))
+    rec("types mask", lambda: subgraph("a", 2, D.UPSTREAM, field_mask_paths=["artifact_types", "execution_types"]))
+    rec("no match", lambda: subgraph("a", 2, D.UPSTREAM, query="name = 'zzz'"))
+    rec("bad filter", lambda: subgraph("a", 2, D.UPSTREAM, query="name = "))
+    rec("no starting nodes", lambda: s.get_lineage_subgraph(pb.LineageSubgraphQueryOptions(max_num_hops=2)))
+    rec("negative hops", lambda: subgraph("a", -1, D.UPSTREAM))
+    request = svc.GetLineageGraphRequest()
+    request.options.artifacts_options.filter_query = "name = 'a0'"
+    request.options.stop_conditions.max_num_hops = 2
+    rec("GetLineageGraph", lambda: _sorted_graph(raw(s, "GetLineageGraph", request).subgraph))
+    request2 = svc.GetLineageGraphRequest()
+    request2.options.artifacts_options.filter_query = "name = 'a2'"
+    request2.options.stop_conditions.max_num_hops = 10
+    request2.options.stop_conditions.boundary_executions = "name != 'eval'"
+    rec("GetLineageGraph boundary", lambda: _sorted_graph(raw(s, "GetLineageGraph", request2).subgraph))
+
+
+def _sorted_graph(graph: Any) -> Any:
+    """MLMD does not promise an order inside a lineage graph: compare sorted."""
+    out = pb.LineageGraph()
+    out.CopyFrom(graph)
+    for name, key in (
+        ("artifacts", lambda x: x.id), ("executions", lambda x: x.id), ("contexts", lambda x: x.id),
+        ("artifact_types", lambda x: x.id), ("execution_types", lambda x: x.id), ("context_types", lambda x: x.id),
+        ("events", lambda x: (x.artifact_id, x.execution_id, x.type)),
+        ("attributions", lambda x: (x.context_id, x.artifact_id)),
+        ("associations", lambda x: (x.context_id, x.execution_id)),
+    ):  # fmt: skip
+        items = sorted(getattr(out, name), key=key)
+        copies = [type(i)() for i in items]
+        for c, i in zip(copies, items, strict=True):
+            c.CopyFrom(i)
+        del getattr(out, name)[:]
+        getattr(out, name).extend(copies)
+    return out
+
+
+@scenario
+def listing_and_paging(s: Any, rec: Any) -> None:
+    a, e, c = _types(s)
+    ids = s.put_artifacts([_artifact(a, uri=f"u{i}", name=f"n{i:02d}", props={"rows": i}) for i in range(25)])
+    [ctx] = s.put_contexts([pb.Context(type_id=c, name="ctx")])
+    s.put_attributions_and_associations([pb.Attribution(context_id=ctx, artifact_id=i) for i in ids[:12]], [])
+    L = mlmd.ListOptions
+    O = mlmd.OrderByField
+    rec("limit 5", lambda: s.get_artifacts(list_options=L(limit=5)))
+    rec("limit 5 desc by id", lambda: s.get_artifacts(list_options=L(limit=5, order_by=O.ID, is_asc=False)))
+    rec("by create time", lambda: s.get_artifacts(list_options=L(limit=30, order_by=O.CREATE_TIME, is_asc=True)))
+    rec("filtered", lambda: s.get_artifacts(list_options=L(filter_query="properties.rows.int_value >= 20")))
+    rec("filtered by uri like", lambda: s.get_artifacts(list_options=L(filter_query="uri LIKE 'u1%'")))
+    by_type = svc.GetArtifactsByTypeRequest(type_name="Dataset")
+    by_type.options.max_result_size = 7
+    rec("by type paged", lambda: raw(s, "GetArtifactsByType", by_type))
+    rec("by context paged", lambda: s.get_artifacts_by_context(ctx, list_options=L(limit=5, order_by=O.ID, is_asc=False)))
+    rec("bad filter", lambda: s.get_artifacts(list_options=L(filter_query="rows >>> 3")))
+    rec("bad limit", lambda: s.get_artifacts(list_options=L(limit=-1)))
+    # raw paging with tokens
+    request = svc.GetArtifactsRequest()
+    request.options.max_result_size = 10
+    pages = []
+    while True:
+        response = raw(s, "GetArtifacts", request)
+        pages.append([x.id for x in response.artifacts])
+        if not response.next_page_token:
+            break
+        request.options.next_page_token = response.next_page_token
+    rec("pages", lambda: pages, "a")
+    bad = svc.GetArtifactsRequest()
+    bad.options.max_result_size = 10
+    bad.options.next_page_token = "not-a-token"
+    rec("bad token", lambda: raw(s, "GetArtifacts", bad))
+    rec("executions paged empty", lambda: s.get_executions(list_options=L(limit=3)))
+    rec("contexts filtered", lambda: s.get_contexts(list_options=L(filter_query="name = 'ctx'")))
+
+
+@scenario
+def put_lineage_subgraph(s: Any, rec: Any) -> None:
+    a, e, c = _types(s)
+    edge_in = pb.Event(type=pb.Event.INPUT)
+    edge_out = pb.Event(type=pb.Event.OUTPUT)
+    result = rec(
+        "put_lineage_subgraph",
+        lambda: s.put_lineage_subgraph(
+            [pb.Execution(type_id=e, name="x1")],
+            [_artifact(a, uri="in"), _artifact(a, uri="out")],
+            [pb.Context(type_id=c, name="sub")],
+            [(0, 0, edge_in), (0, 1, edge_out)],
+        ),
+        PUT_SUBGRAPH,
+    )
+    if result:
+        rec("events", lambda: s.get_events_by_execution_ids(result[0]))
+        rec("in context", lambda: s.get_artifacts_by_context(result[2][0]))
+    rec(
+        "bad index rolls back",
+        lambda: s.put_lineage_subgraph(
+            [pb.Execution(type_id=e, name="x2")], [_artifact(a, uri="z")], [], [(0, 5, edge_in)]
+        ),
+        PUT_SUBGRAPH,
+    )
+    rec("no x2", lambda: s.get_execution_by_type_and_name("Trainer", "x2"))
+    rec(
+        "reuse context",
+        lambda: s.put_lineage_subgraph(
+            [pb.Execution(type_id=e)], [], [pb.Context(type_id=c, name="sub")], [], reuse_context_if_already_exist=True
+        ),
+        PUT_SUBGRAPH,
+    )

@@ -1,0 +1,61 @@
+"""The GCS backend (gcsfs) against a GCS emulator process: configuration, missing bucket,
+unreachable endpoint, layout."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+
+import pytest
+
+from lineage.blobs import open_blob_store
+from lineage.blobs.gcs import GCSBlobStore
+from lineage.errors import NotFound, Unavailable
+
+pytest_plugins = ["blobservers"]
+pytest.register_assert_rewrite("blobservers")
+
+from blobservers import gcs_env, new_gcs_bucket, unused_endpoint  # noqa: E402
+
+
+def test_emulator_host_without_scheme(gcs_server) -> None:
+    bucket = new_gcs_bucket(gcs_server)
+    store = open_blob_store(
+        f"gs://{bucket}/pre/fix", check=True, STORAGE_EMULATOR_HOST=f"127.0.0.1:{gcs_server.port}"
+    )
+    assert isinstance(store, GCSBlobStore)
+    ref = store.put(b"gcs bytes")
+    assert ref.uri == f"gs://{bucket}/pre/fix/sha256/{ref.sha256[:2]}/{ref.sha256[2:4]}/{ref.sha256}"
+    listed = store.fs.find(bucket)
+    assert listed == [ref.uri[len("gs://") :]]  # no temporary left behind
+    assert store.verify(ref) == ref
+
+
+def test_missing_bucket_is_a_clear_error(gcs_server) -> None:
+    store = open_blob_store("gs://no-such-bucket/x", **gcs_env(gcs_server))
+    with pytest.raises(NotFound, match="bucket 'no-such-bucket' does not exist"):
+        store.check()
+    with pytest.raises(NotFound, match="no-such-bucket"):
+        store.put(b"data")
+    with pytest.raises(NotFound, match="no-such-bucket"):
+        store.open(hashlib.sha256(b"data").hexdigest())
+
+
+def test_unreachable_endpoint_fails_fast() -> None:
+    endpoint = unused_endpoint()
+    store = open_blob_store("gs://bucket/x", STORAGE_EMULATOR_HOST=endpoint)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match=endpoint):
+        store.check()
+    with pytest.raises(Unavailable, match=endpoint):
+        store.put(os.urandom(1000))
+    assert time.monotonic() - started < 20
+
+
+def test_gc_listing_sees_only_content_objects(gcs_server) -> None:
+    store = open_blob_store(f"gs://{gcs_server.extra['bucket']}/{uuid.uuid4().hex}", **gcs_env(gcs_server))
+    refs = {store.put(os.urandom(100)).sha256 for _ in range(3)}
+    assert {o.sha256 for o in store.list_objects()} == refs
+    assert all(o.modified is not None for o in store.list_objects())
