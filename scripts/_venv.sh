@@ -81,7 +81,7 @@ lineage_ensure_venv() {
     fi
     lineage_log "installing requirements.lock and the project into $VENV"
     rm -f "$stamp"
-    "$VENV/bin/python" -m pip install -q -r "$LINEAGE_ROOT/requirements.lock" || return 1
+    "$VENV/bin/python" -m pip install -qq -r "$LINEAGE_ROOT/requirements.lock" || return 1
     # setuptools and wheel come from the lock: no isolated build env to download.
     # Its build warnings are noise unless it fails.
     local log

@@ -13,6 +13,8 @@ import sys
 import threading
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from lineage.server.config import ServerConfig
 
 from lineage.store.engine import describe_url
@@ -30,7 +32,15 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
     from lineage.server.grpc_app import build_grpc_server
 
     database_url = config.resolved_database_url()
-    store = Store.open(database_url)
+    try:
+        store = Store.open(database_url)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(
+            f"lineage serve: cannot reach the database {describe_url(database_url)}: {reason}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         grpc_server, grpc_port, health = build_grpc_server(
             store,

@@ -13,9 +13,12 @@ Fixtures (see tests/dbservers.py for the servers and their environment variables
     backend (``"sqlite"``, ``"postgresql"`` or ``"mysql"``); all are dropped after the test.
 ``postgres_url_factory`` / ``mysql_url_factory`` -> Callable[[], str]
     The same, for one backend.
-``postgres_server`` / ``mysql_server`` (session)
-    The throwaway servers themselves (``.port``, ``.admin_url``, ``.version``,
-    ``.create_database()``, ``.drop_database(name)``), started on first use only.
+``postgres_server`` / ``mysql_server`` (session) -> dbservers.DatabaseServer
+    The throwaway servers themselves, started on first use only: ``.port``,
+    ``.admin_url``, ``.version``, ``.new_database_name()``, ``.create_database(name=None)``
+    -> URL, ``.drop_database(name)``, ``.url(name)``. For module- or session-scoped
+    fixtures (``request.getfixturevalue("postgres_server")`` there skips/fails like the
+    others); whatever they do not drop goes away with the server at the end.
 
 Policy: a backend whose server binaries are missing makes its tests SKIP, with the
 missing binary and the Debian package in the reason, and a summary at the end of the
@@ -42,10 +45,10 @@ import dbservers  # noqa: E402
 DATABASE_BACKENDS = ("sqlite", "postgresql", "mysql")
 
 _unavailable: dict[str, str] = {}  # backend -> why it was skipped
-_started: dict[str, dbservers._Server] = {}
+_started: dict[str, dbservers.DatabaseServer] = {}
 
 
-def _start_server(request: pytest.FixtureRequest, backend: str) -> dbservers._Server:
+def _start_server(request: pytest.FixtureRequest, backend: str) -> dbservers.DatabaseServer:
     cls = dbservers.BACKENDS[backend]
     try:
         server = cls(cls.find_binaries())
@@ -70,12 +73,12 @@ def _start_server(request: pytest.FixtureRequest, backend: str) -> dbservers._Se
 
 
 @pytest.fixture(scope="session")
-def postgres_server(request: pytest.FixtureRequest) -> dbservers._Server:
+def postgres_server(request: pytest.FixtureRequest) -> dbservers.DatabaseServer:
     return _start_server(request, "postgresql")
 
 
 @pytest.fixture(scope="session")
-def mysql_server(request: pytest.FixtureRequest) -> dbservers._Server:
+def mysql_server(request: pytest.FixtureRequest) -> dbservers.DatabaseServer:
     return _start_server(request, "mysql")
 
 
@@ -86,7 +89,7 @@ _SERVER_FIXTURE = {"postgresql": "postgres_server", "mysql": "mysql_server"}
 def database_url_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[[str], str]]:
-    created: list[tuple[dbservers._Server, str]] = []
+    created: list[tuple[dbservers.DatabaseServer, str]] = []
     sqlite_n = itertools.count(1)
 
     def make(backend: str) -> str:
@@ -94,7 +97,7 @@ def database_url_factory(
             return f"sqlite:///{tmp_path / f'db{next(sqlite_n)}.sqlite'}"
         if backend not in _SERVER_FIXTURE:
             raise ValueError(f"unknown backend {backend!r}; one of {DATABASE_BACKENDS}")
-        server: dbservers._Server = request.getfixturevalue(_SERVER_FIXTURE[backend])
+        server: dbservers.DatabaseServer = request.getfixturevalue(_SERVER_FIXTURE[backend])
         name = server.new_database_name()
         url = server.create_database(name)
         created.append((server, name))

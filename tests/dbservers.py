@@ -223,7 +223,7 @@ def _tail(path: Path, n: int = 40) -> str:
     return "\n".join(lines[-n:])
 
 
-_live_servers: list[_Server] = []
+_live_servers: list[DatabaseServer] = []
 _live_lock = threading.Lock()
 
 
@@ -237,7 +237,7 @@ def stop_all_servers() -> None:
             s.stop()
 
 
-class _Server:
+class DatabaseServer:
     backend: str = ""
     user_name: str = ""
 
@@ -254,7 +254,7 @@ class _Server:
 
     # -- lifecycle -----------------------------------------------------------
     @classmethod
-    def start_new(cls, binaries: tuple[str, str] | None = None) -> _Server:
+    def start_new(cls, binaries: tuple[str, str] | None = None) -> DatabaseServer:
         server = cls(binaries or cls.find_binaries())
         server.start()
         return server
@@ -263,7 +263,7 @@ class _Server:
     def find_binaries() -> tuple[str, str]:
         raise NotImplementedError
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> DatabaseServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -416,7 +416,7 @@ class _Server:
         raise NotImplementedError
 
 
-class PostgresServer(_Server):
+class PostgresServer(DatabaseServer):
     backend = "postgresql"
     user_name = "postgres"
     stop_signal = signal.SIGQUIT  # immediate shutdown: the data is thrown away
@@ -461,9 +461,13 @@ class PostgresServer(_Server):
             autocommit=True, connect_timeout=5,
         )
 
+    _version_num = 0
+
     def _probe(self) -> str:
         with self._connect() as conn:
             row = conn.execute("SHOW server_version").fetchone()
+            num = conn.execute("SHOW server_version_num").fetchone()
+            self._version_num = int(num[0])
             return f"PostgreSQL {row[0]}"
 
     @property
@@ -475,7 +479,9 @@ class PostgresServer(_Server):
 
     def _create(self, name: str) -> None:
         with self._connect() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            # FILE_COPY (PostgreSQL 15+) is faster than WAL_LOG for a tiny template.
+            strategy = " STRATEGY FILE_COPY" if self._version_num >= 150000 else ""
+            conn.execute(f'CREATE DATABASE "{name}"{strategy}')
 
     def drop_database(self, name: str) -> None:
         if not self.running:
@@ -485,7 +491,7 @@ class PostgresServer(_Server):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-class MariaDBServer(_Server):
+class MariaDBServer(DatabaseServer):
     backend = "mysql"
     user_name = "mysql"
     stop_signal = signal.SIGKILL  # nothing to keep; a clean InnoDB shutdown takes seconds
@@ -590,17 +596,19 @@ class MariaDBServer(_Server):
             conn.close()
 
 
-BACKENDS: dict[str, type[_Server]] = {
+BACKENDS: dict[str, type[DatabaseServer]] = {
     "postgresql": PostgresServer,
     "mysql": MariaDBServer,
 }
 
 
 @contextlib.contextmanager
-def running_server(backend: str) -> Iterator[_Server]:
+def running_server(backend: str) -> Iterator[DatabaseServer]:
     """Start a throwaway server of ``backend`` ('postgresql' or 'mysql') for a with-block."""
     server = BACKENDS[backend].start_new()
     try:
         yield server
     finally:
         server.stop()
+
+_Server = DatabaseServer  # old name

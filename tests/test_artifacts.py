@@ -324,7 +324,11 @@ def test_confusion_matrix_categories_match_kfp():
     k.set_confusion_matrix_categories(["cat", "dog", "bird"])
     assert a.metadata == k.metadata
     assert a.metadata["confusionMatrix"] == {
-        "annotationSpecs": [{"displayName": "cat"}, {"displayName": "dog"}, {"displayName": "bird"}],
+        "annotationSpecs": [
+            {"displayName": "cat"},
+            {"displayName": "dog"},
+            {"displayName": "bird"},
+        ],
         "rows": [{"row": [0, 0, 0]}, {"row": [0, 0, 0]}, {"row": [0, 0, 0]}],
     }
 

@@ -27,7 +27,9 @@ def test_emulator_host_without_scheme(gcs_server) -> None:
     )
     assert isinstance(store, GCSBlobStore)
     ref = store.put(b"gcs bytes")
-    assert ref.uri == f"gs://{bucket}/pre/fix/sha256/{ref.sha256[:2]}/{ref.sha256[2:4]}/{ref.sha256}"
+    assert (
+        ref.uri == f"gs://{bucket}/pre/fix/sha256/{ref.sha256[:2]}/{ref.sha256[2:4]}/{ref.sha256}"
+    )
     listed = store.fs.find(bucket)
     assert listed == [ref.uri[len("gs://") :]]  # no temporary left behind
     assert store.verify(ref) == ref
@@ -55,7 +57,9 @@ def test_unreachable_endpoint_fails_fast() -> None:
 
 
 def test_gc_listing_sees_only_content_objects(gcs_server) -> None:
-    store = open_blob_store(f"gs://{gcs_server.extra['bucket']}/{uuid.uuid4().hex}", **gcs_env(gcs_server))
+    store = open_blob_store(
+        f"gs://{gcs_server.extra['bucket']}/{uuid.uuid4().hex}", **gcs_env(gcs_server)
+    )
     refs = {store.put(os.urandom(100)).sha256 for _ in range(3)}
     assert {o.sha256 for o in store.list_objects()} == refs
     assert all(o.modified is not None for o in store.list_objects())

@@ -45,7 +45,9 @@ def test_default_store_is_local_under_the_working_directory(
     assert DEFAULT_BLOB_STORE == "./lineage-data/blobs"
     assert store.root == tmp_path / "lineage-data" / "blobs"
     ref = store.put(b"hello")
-    assert (tmp_path / "lineage-data/blobs/sha256" / ref.sha256[:2] / ref.sha256[2:4] / ref.sha256).read_bytes() == b"hello"
+    assert (
+        tmp_path / "lineage-data/blobs/sha256" / ref.sha256[:2] / ref.sha256[2:4] / ref.sha256
+    ).read_bytes() == b"hello"
 
 
 def test_store_url_from_environment(tmp_path: Path) -> None:
@@ -70,7 +72,9 @@ def test_bad_settings_are_invalid_arguments(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="LINEAGE_S3_PART_SIZE"):
         open_blob_store("s3://b", AWS_ENDPOINT_URL="http://127.0.0.1:1", LINEAGE_S3_PART_SIZE="big")
     with pytest.raises(InvalidArgument, match="part_size"):
-        open_blob_store("s3://b", AWS_ENDPOINT_URL="http://127.0.0.1:1", LINEAGE_S3_PART_SIZE="1MiB")
+        open_blob_store(
+            "s3://b", AWS_ENDPOINT_URL="http://127.0.0.1:1", LINEAGE_S3_PART_SIZE="1MiB"
+        )
     with pytest.raises(InvalidArgument, match="upload_mode"):
         open_blob_store("s3://b", AWS_ENDPOINT_URL="http://127.0.0.1:1", LINEAGE_S3_UPLOAD_MODE="x")
 
@@ -82,7 +86,12 @@ def test_parse_uri() -> None:
     p = parse_uri("s3://bucket/a/b/c")
     assert (p.scheme, p.backend, p.bucket, p.key) == ("s3", "s3", "bucket", "a/b/c")
     p = parse_uri("minio://mlpipeline/v2/artifacts/run/model")
-    assert (p.scheme, p.backend, p.bucket, p.key) == ("minio", "s3", "mlpipeline", "v2/artifacts/run/model")
+    assert (p.scheme, p.backend, p.bucket, p.key) == (
+        "minio",
+        "s3",
+        "mlpipeline",
+        "v2/artifacts/run/model",
+    )
     assert p.uri == "minio://mlpipeline/v2/artifacts/run/model"
     p = parse_uri("gs://b/k")
     assert (p.backend, p.bucket, p.key) == ("gcs", "b", "k")

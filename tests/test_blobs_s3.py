@@ -118,7 +118,9 @@ def test_unreachable_endpoint_fails_fast(mode: str) -> None:
 def test_stream_mode_cleans_its_temporary_key(s3_server) -> None:
     bucket = new_bucket(s3_server)
     store = open_blob_store(
-        f"s3://{bucket}", LINEAGE_S3_UPLOAD_MODE="stream", LINEAGE_S3_PART_SIZE="5MiB",
+        f"s3://{bucket}",
+        LINEAGE_S3_UPLOAD_MODE="stream",
+        LINEAGE_S3_PART_SIZE="5MiB",
         **s3_env(s3_server),
     )
     data = os.urandom(12 * MiB)
@@ -134,7 +136,9 @@ def test_stream_mode_cleans_its_temporary_key(s3_server) -> None:
 def test_interrupted_multipart_upload_is_aborted(s3_server) -> None:
     bucket = new_bucket(s3_server)
     store = open_blob_store(
-        f"s3://{bucket}", LINEAGE_S3_UPLOAD_MODE="stream", LINEAGE_S3_PART_SIZE="5MiB",
+        f"s3://{bucket}",
+        LINEAGE_S3_UPLOAD_MODE="stream",
+        LINEAGE_S3_PART_SIZE="5MiB",
         **s3_env(s3_server),
     )
 

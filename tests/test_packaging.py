@@ -121,3 +121,34 @@ def test_wheel_has_only_top_level_lineage(tmp_path: Path) -> None:
         f"[tool.setuptools] packages, and their suffix in package-data?): {missing}"
     )
     assert "lineage = lineage.cli:main" in entry_points
+
+
+def test_lock_pins_every_dependency_of_pyproject() -> None:
+    """requirements.lock is current: it pins a fitting version of every requirement."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins: dict[str, str] = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[canonicalize_name(name.split("[", 1)[0])] = version.split(";", 1)[0].strip()
+
+    project = _pyproject()["project"]
+    reqs = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        reqs += extra
+    problems = []
+    for text in reqs:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        pinned = pins.get(canonicalize_name(req.name))
+        if pinned is None:
+            problems.append(f"{text}: not in requirements.lock")
+        elif not req.specifier.contains(pinned, prereleases=True):
+            problems.append(f"{text}: requirements.lock pins {pinned}")
+    assert not problems, "requirements.lock is out of date, run scripts/lock.sh:\n" + "\n".join(
+        problems
+    )

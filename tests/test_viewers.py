@@ -11,10 +11,6 @@ import time
 import plotly.graph_objects as go
 import pytest
 from kfp import dsl
-from sklearn import metrics as skm
-
-import lineage.artifacts as la
-from lineage import model
 from lineage.viewers import (
     MetadataError,
     auc,
@@ -37,6 +33,10 @@ from lineage.viewers import (
     sliced_metrics_figure,
     theme,
 )
+from sklearn import metrics as skm
+
+import lineage.artifacts as la
+from lineage import model
 
 CATEGORIES = ["cat", "dog", "bird"]
 MATRIX = [[8, 1, 1], [2, 6, 2], [0, 0, 0]]
@@ -75,9 +75,7 @@ def forms(artifact):
 
 
 SOURCES = [
-    (writer, form)
-    for writer in ("kfp", "ours")
-    for form in ("raw", "json", "mlmd", "mlmd-values")
+    (writer, form) for writer in ("kfp", "ours") for form in ("raw", "json", "mlmd", "mlmd-values")
 ]
 
 
@@ -316,7 +314,9 @@ def test_precision_recall_computed_from_confusion_matrix_matches_sklearn():
     thresholds[0] = 1.0
     m = dsl.ClassificationMetrics()
     m.log_roc_curve(fpr.tolist(), tpr.tolist(), thresholds.tolist())
-    m.log_confusion_matrix(["False", "True"], skm.confusion_matrix(y, [s >= 0.5 for s in scores]).tolist())
+    m.log_confusion_matrix(
+        ["False", "True"], skm.confusion_matrix(y, [s >= 0.5 for s in scores]).tolist()
+    )
     curve, baseline = precision_recall_data(m.metadata)
     assert baseline == pytest.approx(sum(y) / len(y))
     for recall, precision, threshold in zip(curve.x, curve.y, curve.thresholds, strict=True):
@@ -342,7 +342,9 @@ def test_precision_recall_from_stored_precision_and_counts():
     curve, baseline = precision_recall_data(k.metadata, positives=10, negatives=30)
     assert curve.y == pytest.approx([1.0, 10 / 25, 0.25])
     assert baseline == 0.25
-    vertex = [{"confidenceThreshold": 0.5, "recall": 0.5, "truePositiveCount": 3, "falsePositiveCount": 1}]
+    vertex = [
+        {"confidenceThreshold": 0.5, "recall": 0.5, "truePositiveCount": 3, "falsePositiveCount": 1}
+    ]
     curve, _ = precision_recall_data({"confidenceMetrics": {"list": vertex}})
     assert curve.y == [0.75]
 
@@ -484,7 +486,10 @@ def runs_metrics():
     a.log_metric("loss", 0.3)
     b.log_metric("accuracy", 0.8)
     b.log_metric("f1", 0.7)
-    return {"run-1": a.metadata, "run-2": la.metadata_to_custom_properties(b.metadata, display_name="m")}
+    return {
+        "run-1": a.metadata,
+        "run-2": la.metadata_to_custom_properties(b.metadata, display_name="m"),
+    }
 
 
 def test_compare_metrics_table():
@@ -593,15 +598,64 @@ def test_metadata_from_a_real_kfp_local_run(tmp_path, monkeypatch):
 def pipeline_graph():
     return {
         "nodes": [
-            {"id": "a:raw", "kind": "artifact", "name": "raw.csv", "type": "system.Dataset", "state": "LIVE"},
-            {"id": "e:prep", "kind": "execution", "name": "prepare", "type": "system.ContainerExecution", "state": "COMPLETE"},
-            {"id": "a:train", "kind": "artifact", "name": "train", "type": "system.Dataset", "state": "LIVE"},
-            {"id": "a:test", "kind": "artifact", "name": "test", "type": "system.Dataset", "state": "LIVE"},
-            {"id": "a:params", "kind": "artifact", "name": "params", "type": "system.Artifact", "state": 2},
-            {"id": "e:train", "kind": "execution", "name": "train", "type": "system.ContainerExecution", "state": 3},
-            {"id": "a:model", "kind": "artifact", "name": "<model>", "type": "system.Model", "state": "LIVE", "uri": "s3://b/m"},
+            {
+                "id": "a:raw",
+                "kind": "artifact",
+                "name": "raw.csv",
+                "type": "system.Dataset",
+                "state": "LIVE",
+            },
+            {
+                "id": "e:prep",
+                "kind": "execution",
+                "name": "prepare",
+                "type": "system.ContainerExecution",
+                "state": "COMPLETE",
+            },
+            {
+                "id": "a:train",
+                "kind": "artifact",
+                "name": "train",
+                "type": "system.Dataset",
+                "state": "LIVE",
+            },
+            {
+                "id": "a:test",
+                "kind": "artifact",
+                "name": "test",
+                "type": "system.Dataset",
+                "state": "LIVE",
+            },
+            {
+                "id": "a:params",
+                "kind": "artifact",
+                "name": "params",
+                "type": "system.Artifact",
+                "state": 2,
+            },
+            {
+                "id": "e:train",
+                "kind": "execution",
+                "name": "train",
+                "type": "system.ContainerExecution",
+                "state": 3,
+            },
+            {
+                "id": "a:model",
+                "kind": "artifact",
+                "name": "<model>",
+                "type": "system.Model",
+                "state": "LIVE",
+                "uri": "s3://b/m",
+            },
             {"id": "e:eval", "kind": "execution", "name": "evaluate", "state": "FAILED"},
-            {"id": "a:metrics", "kind": "artifact", "name": "metrics", "type": "system.Metrics", "state": "PENDING"},
+            {
+                "id": "a:metrics",
+                "kind": "artifact",
+                "name": "metrics",
+                "type": "system.Metrics",
+                "state": "PENDING",
+            },
             {"id": "c:run", "kind": "context", "name": "run-1", "type": "system.PipelineRun"},
         ],
         "edges": [
@@ -661,13 +715,21 @@ def test_lineage_graph_styles_nodes_by_kind_and_state():
         "Execution · FAILED",
         "Context",
     }
-    assert list(nodes["Artifact · LIVE"].customdata) == ["a:raw", "a:train", "a:test", "a:params", "a:model"]
+    assert list(nodes["Artifact · LIVE"].customdata) == [
+        "a:raw",
+        "a:train",
+        "a:test",
+        "a:params",
+        "a:model",
+    ]
     assert nodes["Execution · FAILED"].marker.symbol == "square"
     assert nodes["Execution · FAILED"].marker.line.color == theme.STATE_COLORS["FAILED"]
     assert nodes["Artifact · LIVE"].marker.symbol == "circle"
     assert nodes["Artifact · LIVE"].marker.color == theme.KIND_COLORS["artifact"]
     assert nodes["Context"].marker.symbol == "diamond"
-    hover = dict(zip(nodes["Artifact · LIVE"].customdata, nodes["Artifact · LIVE"].hovertext, strict=True))
+    hover = dict(
+        zip(nodes["Artifact · LIVE"].customdata, nodes["Artifact · LIVE"].hovertext, strict=True)
+    )
     assert hover["a:model"].startswith("<b>&lt;model&gt;</b>")
     assert "type: system.Model" in hover["a:model"] and "uri: s3://b/m" in hover["a:model"]
     assert "state: LIVE" in hover["a:params"]  # MLMD's enum number 2 for artifacts
@@ -681,7 +743,7 @@ def test_lineage_graph_edges_have_arrows_and_kinds():
     inputs = edges["input edges"]
     assert len(inputs.x) == 4 * 5  # (source, middle, target, gap) per input edge
     assert inputs.marker.symbol == "arrow" and inputs.marker.angleref == "previous"
-    assert list(inputs.marker.size[:4]) == [0, 9, 0, 0]
+    assert list(inputs.marker.size[:4]) == [0, 12, 0, 0]
     assert edges["association edges"].line.dash == "dot"
 
 
@@ -702,7 +764,9 @@ def random_dag(n, seed=1):
             "id": i,
             "kind": "artifact" if i % 2 == 0 else "execution",
             "name": f"node {i}",
-            "state": rng.choice(["LIVE", "PENDING"]) if i % 2 == 0 else rng.choice(["COMPLETE", "FAILED", "CACHED"]),
+            "state": rng.choice(["LIVE", "PENDING"])
+            if i % 2 == 0
+            else rng.choice(["COMPLETE", "FAILED", "CACHED"]),
         }
         for i in range(n)
     ]
@@ -711,7 +775,9 @@ def random_dag(n, seed=1):
         for _ in range(2):
             j = rng.randrange(max(0, i - 60), i)
             if j % 2 != i % 2:
-                edges.append({"source": j, "target": i, "kind": "input" if j % 2 == 0 else "output"})
+                edges.append(
+                    {"source": j, "target": i, "kind": "input" if j % 2 == 0 else "output"}
+                )
     return {"nodes": nodes, "edges": edges}
 
 
@@ -753,8 +819,14 @@ def test_lineage_graph_with_a_cycle_still_draws():
         ({"nodes": [{"id": 1, "kind": "thing"}]}, "has kind 'thing'"),
         ({"nodes": [{"kind": "artifact"}]}, "with an 'id'"),
         ({"nodes": [{"id": 1, "kind": "artifact"}] * 2}, "duplicate node id 1"),
-        ({"nodes": [{"id": 1, "kind": "artifact"}], "edges": [{"source": 1, "target": 2}]}, "unknown node 2"),
-        ({"nodes": [{"id": 1, "kind": "artifact"}], "edges": [{"source": 1}]}, "'source' and 'target'"),
+        (
+            {"nodes": [{"id": 1, "kind": "artifact"}], "edges": [{"source": 1, "target": 2}]},
+            "unknown node 2",
+        ),
+        (
+            {"nodes": [{"id": 1, "kind": "artifact"}], "edges": [{"source": 1}]},
+            "'source' and 'target'",
+        ),
     ],
 )
 def test_lineage_graph_malformed(graph, message):
@@ -765,7 +837,9 @@ def test_lineage_graph_malformed(graph, message):
 def test_describe_lineage_graph_from_the_core_model():
     lineage = model.LineageGraph(
         artifacts=[
-            model.Artifact(id=1, type="system.Dataset", uri="gs://b/d", state=model.ArtifactState.LIVE),
+            model.Artifact(
+                id=1, type="system.Dataset", uri="gs://b/d", state=model.ArtifactState.LIVE
+            ),
             model.Artifact(
                 id=2,
                 type="system.Model",
@@ -774,7 +848,12 @@ def test_describe_lineage_graph_from_the_core_model():
             ),
         ],
         executions=[
-            model.Execution(id=1, name="train", type="system.ContainerExecution", last_known_state=model.ExecutionState.COMPLETE)
+            model.Execution(
+                id=1,
+                name="train",
+                type="system.ContainerExecution",
+                last_known_state=model.ExecutionState.COMPLETE,
+            )
         ],
         contexts=[model.Context(id=5, name="run-1", type="system.PipelineRun")],
         events=[
@@ -788,7 +867,12 @@ def test_describe_lineage_graph_from_the_core_model():
     )
     described = describe_lineage_graph(lineage)
     names = {n["id"]: n["name"] for n in described["nodes"]}
-    assert names == {"artifact:1": "artifact 1", "artifact:2": "model", "execution:1": "train", "context:5": "run-1"}
+    assert names == {
+        "artifact:1": "artifact 1",
+        "artifact:2": "model",
+        "execution:1": "train",
+        "context:5": "run-1",
+    }
     edges = {(e["source"], e["target"], e["kind"]) for e in described["edges"]}
     assert edges == {
         ("artifact:1", "execution:1", "input"),
@@ -817,7 +901,18 @@ def test_html_is_sanitized():
     )
     clean = render_html(dirty)
     lowered = clean.lower()
-    for bad in ("<script", "alert(1)", "onclick", "onerror", "<style", "<iframe", "javascript:", "data:text", "<form", "<input"):
+    for bad in (
+        "<script",
+        "alert(1)",
+        "onclick",
+        "onerror",
+        "<style",
+        "<iframe",
+        "javascript:",
+        "data:text",
+        "<form",
+        "<input",
+    ):
         assert bad not in lowered, bad
     assert "<h2>Report</h2>" in clean
     assert '<a href="https://ok.example/x" rel="noopener noreferrer">good</a>' in clean
@@ -834,7 +929,7 @@ def test_markdown_renders_then_sanitizes():
     html = render_markdown(md.encode())
     assert "<h1>Results</h1>" in html
     assert '<th style="text-align:left">metric</th>' in html
-    assert "<td style=\"text-align:right\">0.91</td>" in html
+    assert '<td style="text-align:right">0.91</td>' in html
     assert "<strong>bold</strong>" in html and "<s>old</s>" in html
     assert '<code class="language-python">' in html
     assert "<script" not in html and "onerror" not in html

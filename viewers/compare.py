@@ -184,7 +184,6 @@ def compare_roc_figure(runs: Runs, *, title: str | None = None) -> go.Figure:
     if not drawn:
         raise MetadataError("none of the runs has ROC data (confidenceMetrics)")
     style_unit_axes(fig, x_title="False positive rate", y_title="True positive rate")
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
     if missing:
         fig.add_annotation(
             text="No ROC data: " + ", ".join(escape(truncate(m, 30)) for m in missing),

@@ -83,7 +83,7 @@ def confusion_matrix_figure(
     )
     fig.add_trace(confusion_heatmap(matrix, normalize=normalize))
     fig.update_xaxes(type="category", showgrid=False, side="bottom")
-    fig.update_yaxes(type="category", showgrid=False, autorange="reversed", scaleanchor="x")
+    fig.update_yaxes(type="category", showgrid=False, autorange="reversed")
     return fig
 
 

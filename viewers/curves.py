@@ -209,7 +209,6 @@ def roc_curve_figure(
         roc_trace(curve, name=f"{label} (AUC = {curve.auc:.3f})", color=theme.series_color(0))
     )
     style_unit_axes(fig, x_title="False positive rate", y_title="True positive rate")
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
 
@@ -265,5 +264,4 @@ def precision_recall_figure(
         )
     )
     style_unit_axes(fig, x_title="Recall", y_title="Precision")
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig

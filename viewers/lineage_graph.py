@@ -287,7 +287,7 @@ def lineage_graph_figure(
             (x0, y0), (x1, y1) = pos[edge.source], pos[edge.target]
             xs += [x0, (x0 + x1) / 2, x1, None]
             ys += [y0, (y0 + y1) / 2, y1, None]
-            sizes += [0, max(size // 2, 6), 0, 0]
+            sizes += [0, max(size // 2 + 3, 8), 0, 0]
         color = theme.EDGE_COLORS.get(kind, theme.DEFAULT_EDGE_COLOR)
         fig.add_trace(
             go.Scatter(

@@ -167,5 +167,5 @@ def sliced_confusion_matrix_figure(
         ]
     )
     fig.update_xaxes(type="category", showgrid=False)
-    fig.update_yaxes(type="category", showgrid=False, autorange="reversed", scaleanchor="x")
+    fig.update_yaxes(type="category", showgrid=False, autorange="reversed")
     return fig

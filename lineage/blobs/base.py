@@ -482,17 +482,18 @@ class BlobStore(ABC):
         """
         sha, size = self._sha_and_size(blob, size)
         key = content_key(sha)
-        stat = self._stat(key)
-        if stat is None:
+        opened = self._open_object(key)
+        if opened is None:
             raise self._missing(sha)
-        if size is not None and stat.size != size:
+        actual, chunks, close = opened
+        if size is not None and actual != size:
+            close()
             raise DataLoss(
-                f"blob sha256:{sha} in {self.describe()} is {stat.size} bytes, but "
+                f"blob sha256:{sha} in {self.describe()} is {actual} bytes, but "
                 f"{size} were recorded: the stored object is damaged"
             )
-        chunks, close = self._read(key, 0, None)
         return BlobReader(
-            chunks, close, size=stat.size, sha256=sha, what=f"blob sha256:{sha} ({self._uri(key)})"
+            chunks, close, size=actual, sha256=sha, what=f"blob sha256:{sha} ({self._uri(key)})"
         )
 
     def read_range(
@@ -634,6 +635,15 @@ class BlobStore(ABC):
     ) -> tuple[Iterator[bytes], Callable[[], None]]:
         """Chunks of the object (from ``start``, ``length`` bytes or to the end) and a
         function that releases the underlying connection or file."""
+
+    def _open_object(self, key: str) -> tuple[int, Iterator[bytes], Callable[[], None]] | None:
+        """(size, chunks, close) of a whole object, or None if it does not exist.
+        Backends that learn the size from the read itself override this (one request)."""
+        stat = self._stat(key)
+        if stat is None:
+            return None
+        chunks, close = self._read(key, 0, None)
+        return stat.size, chunks, close
 
     @abstractmethod
     def _delete(self, key: str) -> bool: ...

@@ -13,6 +13,8 @@ import time
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -42,21 +44,34 @@ def _now_ms() -> int:
 def record_blob(connection: Connection, ref: BlobRef, *, location: str | None = None) -> bool:
     """Insert the ``lineage_blob`` row of ``ref`` unless there is one; True if inserted.
 
-    Portable (SQLite, PostgreSQL, MySQL): a concurrent insert of the same sha256 is caught
-    in a savepoint, so the caller's transaction goes on.
+    One statement that ignores a duplicate key (SQLite and PostgreSQL ``ON CONFLICT DO
+    NOTHING``, MySQL/MariaDB ``INSERT IGNORE``), so a concurrent insert of the same sha256
+    neither fails nor aborts the caller's transaction. No savepoint: pysqlite's default
+    transaction handling would commit it on its own.
     """
     sha = normalize_sha256(ref.sha256)
-    exists = connection.execute(
-        select(blob_table.c.sha256).where(blob_table.c.sha256 == sha)
-    ).first()
-    if exists is not None:
-        return False
     row = {
         "sha256": sha,
         "size": int(ref.size),
         "location": location or ref.uri,
         "create_time_since_epoch": _now_ms(),
     }
+    dialect = connection.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        # rowcount is not reliable here (psycopg reports -1): ask for the inserted key.
+        make = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = make(blob_table).values(**row).on_conflict_do_nothing()
+        inserted = connection.execute(stmt.returning(blob_table.c.sha256)).first()
+        return inserted is not None
+    if dialect in ("mysql", "mariadb"):
+        result = connection.execute(insert(blob_table).values(**row).prefix_with("IGNORE"))
+        return bool(result.rowcount and result.rowcount > 0)
+    # Other dialects: look, then insert in a savepoint.
+    exists = connection.execute(
+        select(blob_table.c.sha256).where(blob_table.c.sha256 == sha)
+    ).first()
+    if exists is not None:
+        return False
     try:
         with connection.begin_nested():
             connection.execute(insert(blob_table).values(**row))

@@ -386,6 +386,32 @@ class S3BlobStore(BlobStore):
 
         return chunks(), close
 
+    def _open_object(self, key: str) -> tuple[int, Iterator[bytes], Callable[[], None]] | None:
+        # One GET; its Content-Length is the object's size (no HEAD first).
+        with self._errors("reading", key):
+            try:
+                response = self.client.get_object(self.bucket, self._full(key))
+            except S3Error as exc:
+                if exc.code in _NOT_FOUND_KEY_CODES:
+                    return None
+                raise
+        try:
+            size = int(response.headers["Content-Length"])
+        except (KeyError, ValueError):
+            response.close()
+            response.release_conn()
+            return super()._open_object(key)
+
+        def chunks() -> Iterator[bytes]:
+            with self._errors("reading", key):
+                yield from response.stream(CHUNK_SIZE)
+
+        def close() -> None:
+            response.close()
+            response.release_conn()
+
+        return size, chunks(), close
+
     def _delete(self, key: str) -> bool:
         if self._stat(key) is None:
             return False

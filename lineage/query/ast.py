@@ -114,3 +114,20 @@ class Or(Node):
 
 
 Expr = Literal | Name | Negate | Compare | InList | Like | Between | IsTest | Not | And | Or
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The direct subexpressions of ``e``."""
+    if isinstance(e, Negate | Not | IsTest):
+        return (e.operand,)
+    if isinstance(e, Compare):
+        return (e.left, e.right)
+    if isinstance(e, InList):
+        return (e.operand, *e.items)
+    if isinstance(e, Like):
+        return (e.operand, e.pattern)
+    if isinstance(e, Between):
+        return (e.operand, e.low, e.high)
+    if isinstance(e, And | Or):
+        return e.items
+    return ()

@@ -9,15 +9,20 @@ mentioned anywhere, even under ``OR`` or ``NOT``, requires the row to exist: wit
 ``NOT contexts_a.name = 'x'`` keeps a node that has *some other* context. Conditions on
 the same alias talk about the same row; different aliases are independent rows.
 
-We express exactly that with correlated ``EXISTS`` subqueries instead of joins (no
-DISTINCT, no row blow-up, index lookups per node), split along ``AND``/``OR`` where
-the logic allows it:
+We express exactly that with subqueries instead of joins (no DISTINCT, no row blow-up),
+split along ``AND``/``OR`` where the logic allows it:
 
 * ``∃r. (A ∧ B)`` is ``(∃r. A) ∧ (∃r'. B)`` when A and B name disjoint rows;
 * ``∃r. (A ∨ B)`` is ``(∃r. A) ∨ (∃r. B)``, where a row a branch does not name still has
   to exist (``EXISTS`` on its link alone);
 * under ``NOT``, or when one condition names several rows, one ``EXISTS`` holds the whole
   condition.
+
+A subquery whose condition names only its own rows is written as a semi-join,
+``node.id IN (SELECT artifact_id FROM ArtifactProperty WHERE name = ? AND
+is_custom_property = ? AND int_value > ?)``: uncorrelated, so every backend (SQLite
+too) can drive it from the (name, is_custom_property, *_value) indexes. The others are
+correlated ``EXISTS`` subqueries (found by the primary key / link indexes).
 
 The type name (``type``, ``contexts_a.type``) is one row per node, so it is a subquery
 on ``Type``; comparisons of it with constants become ``type_id IN (SELECT id FROM Type
@@ -39,6 +44,7 @@ from sqlalchemy import (
     ColumnElement,
     Double,
     FromClause,
+    Select,
     String,
     and_,
     false,
@@ -149,9 +155,7 @@ class NodeRel(Rel):
         return self.link.c[self.neighbor.self_column]
 
     def from_clause(self) -> FromClause:
-        return self.link.join(
-            self.node, self.node.c.id == self.link.c[self.neighbor.other_column]
-        )
+        return self.link.join(self.node, self.node.c.id == self.link.c[self.neighbor.other_column])
 
 
 class EventRel(Rel):
@@ -267,7 +271,7 @@ class _Compiler:
         first = segs[0]
         low = first.name.lower()
         of = f" of {owner}" if owner else ""
-        what = owner.split("_")[0] if owner else node.plural
+        what = node.plural
         if low in ("properties", "custom_properties"):
             if len(segs) < 3:
                 raise _error(
@@ -306,17 +310,21 @@ class _Compiler:
                 return self._resolve_neighbor(node, prefix, name)
         attr = node.attributes.get(low)
         if attr is None:
-            hint = ""
-            for values in (a.enum_values for a in self._enum_attributes()):
-                if values and first.name.upper() in values:
-                    hint = (
-                        f"; {first.name} is an enum value, usable only with =, !=, <>, IN and "
-                        "NOT IN against its attribute (state, last_known_state, events_<alias>.type)"
-                    )
-                    break
+            hint = f"{what} have: {_attribute_list(node)}"
+            if (
+                len(segs) == 1
+                and not first.quoted
+                and any(
+                    a.enum_values and first.name.upper() in a.enum_values
+                    for a in self._enum_attributes()
+                )
+            ):
+                hint = (
+                    f"{first.name} is an enum value: usable only with =, !=, <>, IN and NOT IN "
+                    "against its attribute, like state = LIVE"
+                )
             raise _error(
-                f"unknown attribute '{first.name}'{of} at {self._where(name, start)} "
-                f"({what} have: {_attribute_list(node)}){hint}"
+                f"unknown attribute '{first.name}'{of} at {self._where(name, start)} ({hint})"
             )
         if len(segs) > 1:
             raise _error(
@@ -446,15 +454,11 @@ class _Compiler:
 
     def _no_null(self, e: ast.Expr, what: str) -> None:
         if isinstance(e, ast.Literal) and e.kind == "null":
-            raise _error(
-                f"cannot use NULL with {what} at {e.where}; use IS NULL or IS NOT NULL"
-            )
+            raise _error(f"cannot use NULL with {what} at {e.where}; use IS NULL or IS NOT NULL")
 
     def _need_bool(self, e: ast.Expr, context: str) -> None:
         if self.check(e) is not VType.BOOL:
-            raise _error(
-                f"expected a condition {context} at {e.where}, found {self._describe(e)}"
-            )
+            raise _error(f"expected a condition {context} at {e.where}, found {self._describe(e)}")
 
     def check(self, e: ast.Expr) -> VType:
         """Resolve names and compute the type of ``e``; raise on anything ill-typed."""
@@ -568,11 +572,7 @@ class _Compiler:
             it = self._enum_operand(item, field) if field is not None else self.check(item)
             if it is not VType.NULL and not self._compatible(t, it):
                 raise self._mismatch("IN", e.operand, item)
-        if (
-            e.negated
-            and field is not None
-            and all(self._is_const(i) for i in e.items)
-        ):
+        if e.negated and field is not None and all(self._is_const(i) for i in e.items):
             self.null_inclusive.add(id(e))
         return VType.BOOL
 
@@ -591,7 +591,7 @@ class _Compiler:
                 out.add(rel)
                 rel = rel.parent
         else:
-            for child in _children(e):
+            for child in ast.children(e):
                 out |= self.needs(child)
         result = frozenset(out)
         self._needs_cache[key] = result
@@ -650,11 +650,9 @@ class _Compiler:
         """
         if not isinstance(e, ast.Compare | ast.InList | ast.Like | ast.Between):
             return None
-        operands = _children(e)
+        operands = ast.children(e)
         refs = [self.refs.get(id(o)) for o in operands]
-        names = [
-            (o, r) for o, r in zip(operands, refs, strict=True) if isinstance(r, FieldRef)
-        ]
+        names = [(o, r) for o, r in zip(operands, refs, strict=True) if isinstance(r, FieldRef)]
         if len(names) != 1 or not names[0][1].is_type_name:  # type: ignore[union-attr]
             return None
         others = [o for o in operands if o is not names[0][0]]
@@ -669,9 +667,7 @@ class _Compiler:
         ids = select(t.c.id).where(t.c.type_kind == ref.type_kind, condition)
         return ref.table.c.type_id.in_(ids)
 
-    def plain(
-        self, e: ast.Expr, subst: dict[int, ColumnElement[Any]] | None = None
-    ) -> Condition:
+    def plain(self, e: ast.Expr, subst: dict[int, ColumnElement[Any]] | None = None) -> Condition:
         """The condition as SQL, every row it names being in scope already."""
         subst = subst or {}
         if not subst:
@@ -759,7 +755,7 @@ class _Compiler:
                 ids = select(root.owner_column()).select_from(from_).where(*where)
                 return parent_table.c.id.in_(ids)
             aliases = [a for rel in tree for a in rel.aliases]
-            stmt = (
+            stmt: Select[Any] = (
                 select(literal_column("1"))
                 .select_from(from_)
                 .where(root.owner_column() == parent_table.c.id, *where)
@@ -778,7 +774,7 @@ class _Compiler:
                 ref = self.refs.get(id(n))
                 if isinstance(ref, FieldRef) and ref.rel not in rels:
                     return False
-            stack.extend(_children(n))
+            stack.extend(ast.children(n))
         return True
 
     def _closure_down(self, rels: set[Rel] | frozenset[Rel], scope: frozenset[Rel]) -> set[Rel]:
@@ -847,11 +843,9 @@ class _Compiler:
             shared = {rel for rel, n in counts.items() if n > 1}
             inner = ast.And(e.line, e.column, tuple(items))
             self._made.append(inner)
-            rest = frozenset(rels - shared)
-            independent = self._independent(inner, rels) and all(
-                r.parent in rels for r in rest
-            )
-            body = self.quantified(inner, rest)
+            unshared = frozenset(rels - shared)
+            independent = self._independent(inner, rels) and all(r.parent in rels for r in unshared)
+            body = self.quantified(inner, unshared)
             parts.append(self.exists(shared, body, independent=independent))
         parts.extend(self._existence(scope - covered))
         return and_(*parts)
@@ -863,24 +857,6 @@ class _Compiler:
                 f"expected a condition (like name = 'x'), found {self._describe(e)} at {e.where}"
             )
         return self.quantified(e, self.needs(e))
-
-
-def _children(e: ast.Expr) -> tuple[ast.Expr, ...]:
-    if isinstance(e, ast.Negate | ast.Not):
-        return (e.operand,)
-    if isinstance(e, ast.Compare):
-        return (e.left, e.right)
-    if isinstance(e, ast.InList):
-        return (e.operand, *e.items)
-    if isinstance(e, ast.Like):
-        return (e.operand, e.pattern)
-    if isinstance(e, ast.Between):
-        return (e.operand, e.low, e.high)
-    if isinstance(e, ast.IsTest):
-        return (e.operand,)
-    if isinstance(e, ast.And | ast.Or):
-        return e.items
-    return ()
 
 
 @functools.lru_cache(maxsize=512)

@@ -15,7 +15,7 @@ Every error is an :class:`~lineage.errors.InvalidArgument` whose message starts 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer_NonRecursive
 from lark.exceptions import (
@@ -152,7 +152,7 @@ def _unescape(body: str, token: Token) -> str:
             i += 1
             continue
         if i + 1 >= n:
-            raise _error(f"a string cannot end with a backslash at {_at(token.line, token.column)}")
+            raise _error(f"a string cannot end with a backslash at {_at(*_pos(token))}")
         e = body[i + 1]
         if e in _SIMPLE_ESCAPES:
             out.append(_SIMPLE_ESCAPES[e])
@@ -168,21 +168,19 @@ def _unescape(body: str, token: Token) -> str:
         elif e in "01234567":
             base, width, start = 8, 3, i + 1
         else:
-            raise _error(
-                f"unknown escape sequence '\\{e}' in the string at {_at(token.line, token.column)}"
-            )
+            raise _error(f"unknown escape sequence '\\{e}' in the string at {_at(*_pos(token))}")
         digits = body[start : start + width]
         valid = "01234567" if base == 8 else "0123456789abcdefABCDEF"
         if len(digits) != width or any(d not in valid for d in digits):
             raise _error(
                 f"malformed escape sequence '{body[i : start + width]}' in the string at "
-                f"{_at(token.line, token.column)}"
+                f"{_at(*_pos(token))}"
             )
         code = int(digits, base)
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
             raise _error(
                 f"escape sequence '{body[i : start + width]}' is not a valid character, in the "
-                f"string at {_at(token.line, token.column)}"
+                f"string at {_at(*_pos(token))}"
             )
         out.append(chr(code))
         i = start + width
@@ -277,7 +275,8 @@ class _ToAst(Transformer_NonRecursive):
         left, op, right = children
         text = str(op)
         norm = "!=" if text == "<>" else text
-        return ast.Compare(*_pos(left), op=norm, left=left, right=right, op_text=text)
+        op_norm = cast(ast.CompareOp, norm)
+        return ast.Compare(*_pos(left), op=op_norm, left=left, right=right, op_text=text)
 
     def items(self, children: list[Any]) -> tuple[Any, ...]:
         return tuple(c for c in children if not isinstance(c, Token))
@@ -432,7 +431,8 @@ def _syntax_error(text: str, e: UnexpectedInput) -> InvalidArgument:
                 f"unexpected '.' at {where} (names are written without spaces around the "
                 "dots: contexts_a.name, properties.p.int_value)"
             )
-        if char == "/" and text[e.pos_in_stream : e.pos_in_stream + 2] == "/*":
+        pos = e.pos_in_stream or 0
+        if char == "/" and text[pos : pos + 2] == "/*":
             return _error(f"unterminated comment starting at {where}")
         shown = repr(char) if char.isprintable() and char not in "'\"" else ascii(char)
         return _error(f"unexpected character {shown} at {where}")
@@ -476,27 +476,9 @@ def _depth(node: ast.Expr) -> int:
     while stack:
         n, d = stack.pop()
         best = max(best, d)
-        for child in _children(n):
+        for child in ast.children(n):
             stack.append((child, d + 1))
     return best
-
-
-def _children(n: ast.Expr) -> tuple[ast.Expr, ...]:
-    if isinstance(n, ast.Negate | ast.Not):
-        return (n.operand,)
-    if isinstance(n, ast.Compare):
-        return (n.left, n.right)
-    if isinstance(n, ast.InList):
-        return (n.operand, *n.items)
-    if isinstance(n, ast.Like):
-        return (n.operand, n.pattern)
-    if isinstance(n, ast.Between):
-        return (n.operand, n.low, n.high)
-    if isinstance(n, ast.IsTest):
-        return (n.operand,)
-    if isinstance(n, ast.And | ast.Or):
-        return n.items
-    return ()
 
 
 def parse(text: str) -> ast.Expr:
@@ -519,6 +501,7 @@ def parse(text: str) -> ast.Expr:
         raise
     if not isinstance(result, ast.Node):  # pragma: no cover - the grammar always gives one
         raise _error("the query is not an expression")
-    if _depth(result) > MAX_DEPTH:
+    tree_ = cast(ast.Expr, result)
+    if _depth(tree_) > MAX_DEPTH:
         raise _error(f"the query is nested too deeply (at most {MAX_DEPTH} levels)")
-    return result  # type: ignore[return-value]
+    return tree_

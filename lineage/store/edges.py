@@ -178,8 +178,19 @@ def _insert_missing(conn: Connection, table: Any, other: str, pairs: list[tuple[
             )
         )
     rows = [{"context_id": c, other: n} for c, n in wanted if (c, n) not in present]
-    if rows:
-        conn.execute(table.insert(), rows)
+    if not rows:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(table.insert(), rows)
+    except IntegrityError:
+        # Another writer linked some of the same pairs meanwhile: that is no error.
+        for row in rows:
+            try:
+                with conn.begin_nested():
+                    conn.execute(table.insert(), [row])
+            except IntegrityError:
+                pass
 
 
 # --- parent contexts -----------------------------------------------------------------

@@ -588,9 +588,29 @@ def _put_contexts_reusing(
                 continue
         if ctx.id:
             ids.append(nodes.update_node(c, CONTEXT, ctx, cache, now))
+        elif reuse and ctx.type_id and ctx.name:
+            ids.append(_create_or_reuse_context(c, ctx, cache, now))
         else:
             ids.append(nodes.create_node(c, CONTEXT, ctx, cache, now))
     return ids
+
+
+def _create_or_reuse_context(
+    c: Connection, ctx: model.Context, cache: nodes.TypeCache, now: int
+) -> int:
+    """Create the context; if another writer just created it, use theirs."""
+    try:
+        with c.begin_nested():
+            return nodes.create_node(c, CONTEXT, ctx, cache, now)
+    except AlreadyExists:
+        row = c.execute(
+            select(CONTEXT.table.c.id).where(
+                CONTEXT.table.c.type_id == ctx.type_id, CONTEXT.table.c.name == ctx.name
+            )
+        ).first()
+        if row is None:
+            raise
+        return int(row.id)
 
 
 def _put_artifacts_reusing(

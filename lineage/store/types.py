@@ -16,7 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from lineage import model
 from lineage.errors import AlreadyExists, InvalidArgument, NotFound
 from lineage.store.kinds import NodeKind
-from lineage.store.schema import parent_type_table, type_property_table, type_table
+from lineage.store.schema import (
+    mlmd_env_table,
+    parent_type_table,
+    type_property_table,
+    type_table,
+)
 
 # Simple type ids MLMD seeds: artifact base types 1-4 map to ids 1-4, execution 1-5 to 5-9.
 _BASE_OFFSET = {model.TypeKind.ARTIFACT: 0, model.TypeKind.EXECUTION: 4}
@@ -67,6 +72,9 @@ def put_type(
     for prop, data_type in given.properties.items():
         if not data_type or data_type not in model.PropertyType.__members__.values():
             raise InvalidArgument(f"Property {prop} is UNKNOWN.")
+    # MLMD's schema has no unique key on type names: serialize type writers on the
+    # MLMDEnv row (FOR UPDATE is a no-op on SQLite, whose writers are serial anyway).
+    conn.execute(select(mlmd_env_table.c.schema_version).with_for_update())
     existing = _find_type_row(conn, kind, given.name, given.version)
     if existing is None:
         return _insert_type(conn, kind, given)

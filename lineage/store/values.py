@@ -8,6 +8,7 @@ here so either library reads what the other wrote.
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 from google.protobuf import any_pb2, json_format, struct_pb2
@@ -48,6 +49,20 @@ def decode_proto(raw: bytes | str) -> ProtoValue:
     return ProtoValue(message.type_url, message.value)
 
 
+def store_double(data: float) -> float:
+    """A double as it is kept: finite, to 15 significant digits.
+
+    MLMD reads doubles from SQLite as text with 15 significant digits, so a value with
+    more would read back differently through MLMD's own library than through ours;
+    rounding on write keeps the two identical (MLMD itself writes only 6 digits).
+    Infinities and NaN have no portable column value (MySQL refuses them).
+    """
+    value = float(data)
+    if not math.isfinite(value):
+        raise InvalidArgument(f"double_value must be a finite number, got {value!r}")
+    return float(f"{value:.15g}")
+
+
 def value_to_row(value: Value) -> dict[str, Any]:
     """The column values of one property row (all value columns, unused ones None)."""
     row: dict[str, Any] = dict.fromkeys(VALUE_COLUMNS)
@@ -55,7 +70,7 @@ def value_to_row(value: Value) -> dict[str, Any]:
     if kind == PropertyType.INT:
         row["int_value"] = int(value.data)
     elif kind == PropertyType.DOUBLE:
-        row["double_value"] = float(value.data)
+        row["double_value"] = store_double(value.data)
     elif kind == PropertyType.STRING:
         row["string_value"] = value.data
     elif kind == PropertyType.STRUCT:

@@ -1,0 +1,357 @@
+"""``lineage serve`` as a process: health, reflection, limits, shutdown, concurrency,
+configuration, and the RPCs MLMD's in-process library cannot serve as an oracle."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from ml_metadata import errors
+from ml_metadata.proto import metadata_store_pb2 as pb
+from ml_metadata.proto import metadata_store_service_pb2 as svc
+from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
+
+from lineage.errors import InvalidArgument
+from lineage.server.config import load_config
+from lineage_server import LineageServer
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Any:
+    s = LineageServer(database_url, tmp_path / "data").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def sqlite_server(tmp_path: Path) -> Any:
+    s = LineageServer(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data").start()
+    yield s
+    s.stop()
+
+
+def stub(server: LineageServer) -> Any:
+    return svc_grpc.MetadataStoreServiceStub(grpc.insecure_channel(server.address))
+
+
+def test_health_and_reflection(sqlite_server: LineageServer) -> None:
+    channel = grpc.insecure_channel(sqlite_server.address)
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", "ml_metadata.MetadataStoreService"):
+        status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        assert status == health_pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.RpcError) as info:
+        health.Check(health_pb2.HealthCheckRequest(service="nope"), timeout=5)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
+    responses = reflect.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    names = {s.name for r in responses for s in r.list_services_response.service}
+    assert "ml_metadata.MetadataStoreService" in names
+    assert "grpc.health.v1.Health" in names
+
+
+def test_banner_says_where(sqlite_server: LineageServer, tmp_path: Path) -> None:
+    text = "".join(sqlite_server.output)
+    assert f"listening on 127.0.0.1:{sqlite_server.port}" in text
+    assert "db.sqlite" in text
+    assert "blobs" in text
+
+
+def test_oversized_message_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    server = LineageServer(
+        f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data", extra_args=("--max-message-mb", "1")
+    ).start()
+    try:
+        client = server.client()
+        type_id = client.put_artifact_type(pb.ArtifactType(name="Big"))
+        with pytest.raises(errors.ResourceExhaustedError):
+            client.put_artifacts([pb.Artifact(type_id=type_id, uri="x" * (2 * 1024 * 1024))])
+        assert client.get_artifacts() == []
+        assert client.put_artifacts([pb.Artifact(type_id=type_id, uri="small")])
+    finally:
+        assert server.stop() == 0
+
+
+def _types(client: Any) -> tuple[int, int, int]:
+    return (
+        client.put_artifact_type(pb.ArtifactType(name="Data")),
+        client.put_execution_type(pb.ExecutionType(name="Step")),
+        client.put_context_type(pb.ContextType(name="Run")),
+    )
+
+
+def _step(client: Any, types: tuple[int, int, int], run: str, i: int) -> int:
+    a, e, c = types
+    execution_id, _, _ = client.put_execution(
+        pb.Execution(type_id=e, name=f"{run}-{i}", last_known_state=pb.Execution.COMPLETE),
+        [(pb.Artifact(type_id=a, uri=f"{run}/{i}"), pb.Event(type=pb.Event.OUTPUT))],
+        [pb.Context(type_id=c, name=run)],
+        reuse_context_if_already_exist=True,
+    )
+    return execution_id
+
+
+def test_two_writers_at_once(server: LineageServer) -> None:
+    """Writers racing on the same type and the same run context lose nothing."""
+    failures: list[BaseException] = []
+    done: list[int] = []
+    steps = 40
+
+    def writer(name: str) -> None:
+        try:
+            client = server.client()
+            types = _types(client)  # both create the same types at once
+            for i in range(steps):
+                done.append(_step(client, types, "shared-run", i * 2 + (name == "b")))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not failures, failures
+    client = server.client()
+    assert len(client.get_artifact_types()) == 1
+    assert len(client.get_execution_types()) == 1
+    [context] = client.get_contexts()
+    executions = client.get_executions_by_context(context.id)
+    assert sorted(e.id for e in executions) == sorted(done)
+    assert len(executions) == 2 * steps
+    assert len(client.get_artifacts_by_context(context.id)) == 2 * steps
+    assert len(client.get_events_by_execution_ids([e.id for e in executions])) == 2 * steps
+
+
+def test_sigterm_mid_writes_loses_nothing(database_url: str, tmp_path: Path) -> None:
+    """Writes acknowledged before SIGTERM are all there after a restart, none half done."""
+    server = LineageServer(database_url, tmp_path / "data").start()
+    client = server.client()
+    types = _types(client)
+    acknowledged: list[int] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        i = 0
+        while not stop.is_set():
+            try:
+                acknowledged.append(_step(client, types, "run", i))
+            except errors.StatusError:
+                return  # the server went away: this write was not acknowledged
+            i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(1.5)
+    assert server.stop() == 0  # SIGTERM: a clean exit
+    stop.set()
+    thread.join(30)
+    assert acknowledged
+    server = LineageServer(database_url, tmp_path / "data").start()
+    try:
+        client = server.client()
+        executions = client.get_executions()
+        ids = {e.id for e in executions}
+        assert set(acknowledged) <= ids
+        # at most the one in flight may have committed without its reply arriving
+        assert len(ids - set(acknowledged)) <= 1
+        events = client.get_events_by_execution_ids(list(ids))
+        assert len(events) == len(ids)  # every execution complete with its output
+        assert len(client.get_artifacts()) == len(ids)
+    finally:
+        assert server.stop() == 0
+
+
+def test_rpcs_without_an_mlmd_oracle(server: LineageServer) -> None:
+    """PutTypes, Get{Parent,Children}ContextsByContexts and GetLineageGraph, whose
+    MLMD in-process binding does not exist, checked against explicit expectations."""
+    s = stub(server)
+    request = svc.PutTypesRequest()
+    request.artifact_types.add(name="Model").properties["acc"] = pb.DOUBLE
+    request.execution_types.add(name="Train")
+    request.context_types.add(name="Run")
+    first = s.PutTypes(request)
+    assert first == s.PutTypes(request)  # idempotent
+    conflicting = svc.PutTypesRequest()
+    conflicting.artifact_types.add(name="Model").properties["acc"] = pb.INT
+    conflicting.artifact_types.add(name="NotCreated")
+    with pytest.raises(grpc.RpcError) as info:
+        s.PutTypes(conflicting)
+    assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    names = [t.name for t in s.GetArtifactTypes(svc.GetArtifactTypesRequest()).artifact_types]
+    assert names == ["Model"]  # the conflicting batch wrote nothing
+
+    [ctype] = first.context_type_ids
+    ids = s.PutContexts(
+        svc.PutContextsRequest(contexts=[pb.Context(type_id=ctype, name=n) for n in ("p", "c1", "c2", "g")])
+    ).context_ids
+    p, c1, c2, g = ids
+    s.PutParentContexts(
+        svc.PutParentContextsRequest(
+            parent_contexts=[
+                pb.ParentContext(child_id=c1, parent_id=p),
+                pb.ParentContext(child_id=c2, parent_id=p),
+                pb.ParentContext(child_id=g, parent_id=c1),
+            ]
+        )
+    )
+    parents = s.GetParentContextsByContexts(svc.GetParentContextsByContextsRequest(context_ids=[c1, c2, g, p]))
+    assert {k: [c.id for c in v.parent_contexts] for k, v in parents.contexts.items()} == {
+        c1: [p],
+        c2: [p],
+        g: [c1],
+    }
+    children = s.GetChildrenContextsByContexts(svc.GetChildrenContextsByContextsRequest(context_ids=[p, c1, c2]))
+    assert {k: [c.id for c in v.children_contexts] for k, v in children.contexts.items()} == {
+        p: [c1, c2],
+        c1: [g],
+    }
+
+    [atype], [etype] = first.artifact_type_ids, first.execution_type_ids
+    artifacts = s.PutArtifacts(
+        svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=atype, name=f"m{i}") for i in range(4)])
+    ).artifact_ids
+    executions = s.PutExecutions(
+        svc.PutExecutionsRequest(executions=[pb.Execution(type_id=etype, name=f"e{i}") for i in range(3)])
+    ).execution_ids
+    # m0 -> e0 -> m1 -> e1 -> m2 -> e2 -> m3
+    events = []
+    for i, e in enumerate(executions):
+        events.append(pb.Event(artifact_id=artifacts[i], execution_id=e, type=pb.Event.INPUT))
+        events.append(pb.Event(artifact_id=artifacts[i + 1], execution_id=e, type=pb.Event.OUTPUT))
+    s.PutEvents(svc.PutEventsRequest(events=events))
+    s.PutAttributionsAndAssociations(
+        svc.PutAttributionsAndAssociationsRequest(
+            attributions=[pb.Attribution(context_id=p, artifact_id=artifacts[0])]
+        )
+    )
+
+    def lineage_graph(**stop: Any) -> Any:
+        r = svc.GetLineageGraphRequest()
+        r.options.artifacts_options.filter_query = "name = 'm0'"
+        for key, value in stop.items():
+            setattr(r.options.stop_conditions, key, value)
+        return s.GetLineageGraph(r).subgraph
+
+    g2 = lineage_graph(max_num_hops=2)
+    assert sorted(a.name for a in g2.artifacts) == ["m0", "m1"]
+    assert sorted(e.name for e in g2.executions) == ["e0"]
+    assert len(g2.events) == 2
+    assert [c.name for c in g2.contexts] == ["p"]
+    assert {t.name for t in g2.artifact_types} == {"Model"}
+    full = lineage_graph(max_num_hops=20)
+    assert len(full.artifacts) == 4 and len(full.executions) == 3 and len(full.events) == 6
+    bounded = lineage_graph(max_num_hops=20, boundary_executions="name != 'e1'")
+    assert sorted(a.name for a in bounded.artifacts) == ["m0", "m1"]
+    r = svc.GetLineageGraphRequest()
+    r.options.artifacts_options.filter_query = "name = "
+    with pytest.raises(grpc.RpcError) as info:
+        s.GetLineageGraph(r)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "filter_query" in info.value.details()
+
+
+def test_bad_requests_get_clear_codes(sqlite_server: LineageServer) -> None:
+    s = stub(sqlite_server)
+    cases = [
+        (lambda: s.GetArtifactType(svc.GetArtifactTypeRequest(type_name="nope")), grpc.StatusCode.NOT_FOUND),
+        (lambda: s.PutArtifacts(svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=12345)])), grpc.StatusCode.NOT_FOUND),
+        (
+            lambda: s.GetArtifacts(svc.GetArtifactsRequest(options=pb.ListOperationOptions(next_page_token="garbage"))),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            lambda: s.GetArtifacts(svc.GetArtifactsRequest(options=pb.ListOperationOptions(filter_query="uri = 'x' AND"))),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            lambda: s.GetArtifacts(
+                svc.GetArtifactsRequest(options=pb.ListOperationOptions(filter_query="name = 'x'; DROP TABLE Artifact"))
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (lambda: s.GetArtifactsByType(svc.GetArtifactsByTypeRequest()), grpc.StatusCode.INVALID_ARGUMENT),
+        (lambda: s.PutExecution(svc.PutExecutionRequest()), grpc.StatusCode.INVALID_ARGUMENT),
+    ]
+    for call, code in cases:
+        with pytest.raises(grpc.RpcError) as info:
+            call()
+        assert info.value.code() == code, info.value.details()
+        assert info.value.details()
+        assert "Traceback" not in info.value.details()
+    # the table is still there
+    assert s.GetArtifacts(svc.GetArtifactsRequest()).artifacts == []
+
+
+def test_config_precedence(tmp_path: Path) -> None:
+    toml = tmp_path / "lineage.toml"
+    toml.write_text('[server]\nport = 9000\nhttp_port = 9001\nhost = "0.0.0.0"\nmax_message_mb = 8\n')
+    config = load_config({"port": 9100}, env={"LINEAGE_HTTP_PORT": "9200"}, config_file=str(toml))
+    assert (config.host, config.port, config.http_port, config.max_message_mb) == ("0.0.0.0", 9100, 9200, 8)
+    assert load_config({}, env={}).port == 8080
+    assert load_config({}, env={}).http_port == 8081
+    assert load_config({}, env={}).resolved_database_url().endswith("lineage-data/metadata.sqlite")
+    with pytest.raises(InvalidArgument, match="LINEAGE_PORT"):
+        load_config({}, env={"LINEAGE_PORT": "eighty"})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nprot = 1\n")
+    with pytest.raises(InvalidArgument, match="unknown setting"):
+        load_config({}, env={}, config_file=str(bad))
+    with pytest.raises(InvalidArgument, match="65535"):
+        load_config({"port": 70000}, env={})
+
+
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lineage.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_cli_errors_are_clear(tmp_path: Path) -> None:
+    result = _cli("serve", "--database-url", "nosuchdb://x", "--port", "0", "--no-http", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unsupported database" in result.stderr and "Traceback" not in result.stderr
+    result = _cli("serve", "--port", "0", "--no-http", cwd=tmp_path, env={"LINEAGE_PORT": "x"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = _cli(
+        "serve", "--port", "0", "--no-http",
+        "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "cannot reach" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_default_serve_uses_lineage_data(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineage.cli", "serve", "--port", "0", "--no-http"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert any("127.0.0.1:" in line for line in lines), lines
+        assert (tmp_path / "lineage-data" / "metadata.sqlite").exists()
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped" in out
