@@ -39,7 +39,9 @@ def main() -> None:
     default=None,
     help="HTTP port (GraphQL, UI); 0: any free port. [default 8081]",
 )
-@click.option("--http/--no-http", default=None, help="Serve HTTP (GraphQL, UI, blobs). [default on]")
+@click.option(
+    "--http/--no-http", default=None, help="Serve HTTP (GraphQL, UI, blobs). [default on]"
+)
 @click.option(
     "--data-dir", default=None, help="Where embedded data lives. [default ./lineage-data]"
 )

@@ -13,9 +13,8 @@ import sys
 import threading
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
 from lineage.server.config import ServerConfig
+from sqlalchemy.exc import DBAPIError
 
 from lineage.store.engine import describe_url
 from lineage.store.store import Store

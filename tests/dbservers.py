@@ -429,8 +429,18 @@ class PostgresServer(DatabaseServer):
         assert self.dir is not None
         initdb, _ = self.binaries
         self._run(
-            [initdb, "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust",
-             "--no-sync", "-E", "UTF8", "--locale=C"],
+            [
+                initdb,
+                "-D",
+                str(self.dir / "data"),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
             self.dir / "initdb.log",
         )
 
@@ -457,8 +467,12 @@ class PostgresServer(DatabaseServer):
         import psycopg
 
         return psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname=dbname,
-            autocommit=True, connect_timeout=5,
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=5,
         )
 
     _version_num = 0
@@ -507,9 +521,13 @@ class MariaDBServer(DatabaseServer):
         if self.run_as.user is not None:
             os.chown(self.dir / "tmp", self.run_as.uid, self.run_as.gid)
         argv = [
-            install, "--no-defaults", f"--datadir={self.dir / 'data'}",
-            "--auth-root-authentication-method=normal", "--skip-test-db",
-            "--skip-name-resolve", f"--tmpdir={self.dir / 'tmp'}",
+            install,
+            "--no-defaults",
+            f"--datadir={self.dir / 'data'}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--skip-name-resolve",
+            f"--tmpdir={self.dir / 'tmp'}",
         ]
         # mariadb-install-db finds mariadbd under --basedir (default /usr).
         base = Path(server).resolve().parent.parent
@@ -523,7 +541,8 @@ class MariaDBServer(DatabaseServer):
         assert self.dir is not None
         _, server = self.binaries
         argv = [
-            server, "--no-defaults",
+            server,
+            "--no-defaults",
             f"--datadir={self.dir / 'data'}",
             f"--socket={self.dir / 's.sock'}",
             f"--pid-file={self.dir / 'mariadbd.pid'}",
@@ -547,8 +566,13 @@ class MariaDBServer(DatabaseServer):
         import pymysql
 
         return pymysql.connect(
-            host="127.0.0.1", port=self.port, user="root", password="",
-            database=database, autocommit=True, connect_timeout=5,
+            host="127.0.0.1",
+            port=self.port,
+            user="root",
+            password="",
+            database=database,
+            autocommit=True,
+            connect_timeout=5,
         )
 
     def _probe(self) -> str:
@@ -610,5 +634,6 @@ def running_server(backend: str) -> Iterator[DatabaseServer]:
         yield server
     finally:
         server.stop()
+
 
 _Server = DatabaseServer  # old name

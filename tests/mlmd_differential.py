@@ -17,7 +17,11 @@ from google.protobuf import message as pb_message
 from google.protobuf.json_format import MessageToDict
 from ml_metadata import errors
 
-TIME_FIELDS = {"create_time_since_epoch", "last_update_time_since_epoch", "milliseconds_since_epoch"}
+TIME_FIELDS = {
+    "create_time_since_epoch",
+    "last_update_time_since_epoch",
+    "milliseconds_since_epoch",
+}
 
 # Which id space each field name of each message refers to.
 _ID_FIELDS = {
@@ -70,13 +74,17 @@ def _normalize_message(message: pb_message.Message, ids: IdMap) -> Any:
             value_field = field.message_type.fields_by_name["value"]
             if value_field.message_type is not None:
                 # property maps: keep as plain dicts; contexts-by-contexts maps: id keys
-                if value_field.message_type.name in ("ParentContextsPerChild", "ChildrenContextsPerParent"):
+                if value_field.message_type.name in (
+                    "ParentContextsPerChild",
+                    "ChildrenContextsPerParent",
+                ):
                     result[field.name] = {
                         ids("c", k): _normalize_message(v, ids) for k, v in sorted(data.items())
                     }
                 else:
                     result[field.name] = {
-                        k: MessageToDict(v, preserving_proto_field_name=True) for k, v in data.items()
+                        k: MessageToDict(v, preserving_proto_field_name=True)
+                        for k, v in data.items()
                     }
             else:
                 result[field.name] = dict(data)

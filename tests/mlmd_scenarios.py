@@ -64,7 +64,11 @@ def types_evolution(s: Any, rec: Any) -> None:
                  ("ok", pb.BOOLEAN), ("blob", pb.PROTO), ("extra", pb.STRING)):  # fmt: skip
         grown.properties[k] = v
     rec("add field without can_add_fields", lambda: s.put_artifact_type(grown))
-    rec("add field with can_add_fields", lambda: s.put_artifact_type(grown, can_add_fields=True), "t")
+    rec(
+        "add field with can_add_fields",
+        lambda: s.put_artifact_type(grown, can_add_fields=True),
+        "t",
+    )
     fewer = pb.ArtifactType(name="Dataset")
     fewer.properties["rows"] = pb.INT
     rec("omit without can_omit_fields", lambda: s.put_artifact_type(fewer))
@@ -84,7 +88,10 @@ def types_evolution(s: Any, rec: Any) -> None:
     rec("versioned type", lambda: s.put_artifact_type(v2), "t")
     rec("get versioned", lambda: s.get_artifact_type("Dataset", type_version="v2"))
     rec("get missing version", lambda: s.get_artifact_type("Dataset", type_version="v9"))
-    rec("dup external id", lambda: s.put_artifact_type(pb.ArtifactType(name="Other", external_id="ds-v2")))
+    rec(
+        "dup external id",
+        lambda: s.put_artifact_type(pb.ArtifactType(name="Other", external_id="ds-v2")),
+    )
     rec("types by external id", lambda: s.get_artifact_types_by_external_ids(["ds-v2", "nope"]))
     rec("execution types by external id", lambda: s.get_execution_types_by_external_ids(["nope"]))
     rec("context types by external id", lambda: s.get_context_types_by_external_ids(["nope"]))
@@ -151,7 +158,12 @@ def artifacts_crud(s: Any, rec: Any) -> None:
     rec("get by id", lambda: s.get_artifacts_by_id(ids + [99999]))
     rec("get and types", lambda: s.get_artifacts_and_types_by_artifact_ids(ids))
     rec("by uri", lambda: s.get_artifacts_by_uri("s3://b/1"))
-    rec("by uris", lambda: raw(s, "GetArtifactsByURI", svc.GetArtifactsByURIRequest(uris=["s3://b/2", "s3://none"])))
+    rec(
+        "by uris",
+        lambda: raw(
+            s, "GetArtifactsByURI", svc.GetArtifactsByURIRequest(uris=["s3://b/2", "s3://none"])
+        ),
+    )
     rec("by external id", lambda: s.get_artifacts_by_external_ids(["ext-1"]))
     rec("by type", lambda: s.get_artifacts_by_type("Dataset"))
     rec("by type missing", lambda: s.get_artifacts_by_type("Nope"))
@@ -173,11 +185,19 @@ def artifacts_crud(s: Any, rec: Any) -> None:
     masked = _artifact(a, id=ids[1], uri="ignored", props={"split": "eval"}, custom={"tag": "x"})
     rec(
         "update with mask",
-        lambda: s.put_artifacts([masked], field_mask_paths=["properties.split", "custom_properties.tag"]),
+        lambda: s.put_artifacts(
+            [masked], field_mask_paths=["properties.split", "custom_properties.tag"]
+        ),
         "a",
     )
     rec("after masked update", lambda: s.get_artifacts_by_id([ids[1]]))
-    rec("mask removes", lambda: s.put_artifacts([_artifact(a, id=ids[1])], field_mask_paths=["custom_properties.tag"]), "a")
+    rec(
+        "mask removes",
+        lambda: s.put_artifacts(
+            [_artifact(a, id=ids[1])], field_mask_paths=["custom_properties.tag"]
+        ),
+        "a",
+    )
     rec("after mask removes", lambda: s.get_artifacts_by_id([ids[1]]))
     rec("empty uris", lambda: raw(s, "GetArtifactsByURI", svc.GetArtifactsByURIRequest()))
     rec("empty ids", lambda: s.get_artifacts_by_id([]))
@@ -195,15 +215,26 @@ def executions_and_contexts(s: Any, rec: Any) -> None:
     rec("executions by id", lambda: s.get_executions_by_id(eids))
     rec("executions", lambda: s.get_executions())
     rec("executions by type", lambda: s.get_executions_by_type("Trainer"))
-    rec("execution by type and name", lambda: s.get_execution_by_type_and_name("Trainer", "train-1"))
+    rec(
+        "execution by type and name", lambda: s.get_execution_by_type_and_name("Trainer", "train-1")
+    )
     rec("executions by external id", lambda: s.get_executions_by_external_ids(["none"]))
-    done = pb.Execution(id=eids[0], type_id=e, name="train-1", last_known_state=pb.Execution.COMPLETE)
+    done = pb.Execution(
+        id=eids[0], type_id=e, name="train-1", last_known_state=pb.Execution.COMPLETE
+    )
     rec("complete", lambda: s.put_executions([done]), "e")
     rec("after complete", lambda: s.get_executions_by_id([eids[0]]))
-    rec("execution bad property", lambda: s.put_executions([pb.Execution(type_id=e, properties={"lr": pb.Value(int_value=1)})]))
+    rec(
+        "execution bad property",
+        lambda: s.put_executions(
+            [pb.Execution(type_id=e, properties={"lr": pb.Value(int_value=1)})]
+        ),
+    )
     ctx = pb.Context(type_id=c, name="run-1", external_id="run-ext")
     ctx.properties["owner"].string_value = "me"
-    cids = rec("put contexts", lambda: s.put_contexts([ctx, pb.Context(type_id=c, name="run-2")]), "c")
+    cids = rec(
+        "put contexts", lambda: s.put_contexts([ctx, pb.Context(type_id=c, name="run-2")]), "c"
+    )
     if not cids:
         return
     rec("context without name", lambda: s.put_contexts([pb.Context(type_id=c)]))
@@ -213,7 +244,11 @@ def executions_and_contexts(s: Any, rec: Any) -> None:
     rec("contexts by type", lambda: s.get_contexts_by_type("Run"))
     rec("context by type and name", lambda: s.get_context_by_type_and_name("Run", "run-2"))
     rec("contexts by external id", lambda: s.get_contexts_by_external_ids(["run-ext"]))
-    rec("rename context", lambda: s.put_contexts([pb.Context(id=cids[1], type_id=c, name="run-2b")]), "c")
+    rec(
+        "rename context",
+        lambda: s.put_contexts([pb.Context(id=cids[1], type_id=c, name="run-2b")]),
+        "c",
+    )
     rec("after rename", lambda: s.get_contexts_by_id([cids[1]]))
 
 
@@ -223,7 +258,11 @@ def events_and_links(s: Any, rec: Any) -> None:
     aids = s.put_artifacts([_artifact(a, uri="in"), _artifact(a, uri="out")])
     [eid] = s.put_executions([pb.Execution(type_id=e)])
     [cid, cid2, cid3] = s.put_contexts(
-        [pb.Context(type_id=c, name="p"), pb.Context(type_id=c, name="q"), pb.Context(type_id=c, name="r")]
+        [
+            pb.Context(type_id=c, name="p"),
+            pb.Context(type_id=c, name="q"),
+            pb.Context(type_id=c, name="r"),
+        ]
     )
     inp = pb.Event(artifact_id=aids[0], execution_id=eid, type=pb.Event.INPUT)
     inp.path.steps.add().key = "data"
@@ -231,9 +270,20 @@ def events_and_links(s: Any, rec: Any) -> None:
     out = pb.Event(artifact_id=aids[1], execution_id=eid, type=pb.Event.OUTPUT)
     rec("put events", lambda: s.put_events([inp, out]))
     rec("duplicate event", lambda: s.put_events([inp]))
-    rec("event without type", lambda: s.put_events([pb.Event(artifact_id=aids[0], execution_id=eid)]))
-    rec("event unknown artifact", lambda: s.put_events([pb.Event(artifact_id=99999, execution_id=eid, type=pb.Event.INPUT)]))
-    rec("event unknown execution", lambda: s.put_events([pb.Event(artifact_id=aids[0], execution_id=99999, type=pb.Event.INPUT)]))
+    rec(
+        "event without type",
+        lambda: s.put_events([pb.Event(artifact_id=aids[0], execution_id=eid)]),
+    )
+    rec(
+        "event unknown artifact",
+        lambda: s.put_events([pb.Event(artifact_id=99999, execution_id=eid, type=pb.Event.INPUT)]),
+    )
+    rec(
+        "event unknown execution",
+        lambda: s.put_events(
+            [pb.Event(artifact_id=aids[0], execution_id=99999, type=pb.Event.INPUT)]
+        ),
+    )
     rec("events by execution", lambda: s.get_events_by_execution_ids([eid]))
     rec("events by artifact", lambda: s.get_events_by_artifact_ids([aids[1], 99999]))
     rec(
@@ -245,15 +295,21 @@ def events_and_links(s: Any, rec: Any) -> None:
     )
     rec(
         "attribution again (no error)",
-        lambda: s.put_attributions_and_associations([pb.Attribution(context_id=cid, artifact_id=aids[0])], []),
+        lambda: s.put_attributions_and_associations(
+            [pb.Attribution(context_id=cid, artifact_id=aids[0])], []
+        ),
     )
     rec(
         "attribution unknown artifact",
-        lambda: s.put_attributions_and_associations([pb.Attribution(context_id=cid, artifact_id=99999)], []),
+        lambda: s.put_attributions_and_associations(
+            [pb.Attribution(context_id=cid, artifact_id=99999)], []
+        ),
     )
     rec(
         "association unknown context",
-        lambda: s.put_attributions_and_associations([], [pb.Association(context_id=99999, execution_id=eid)]),
+        lambda: s.put_attributions_and_associations(
+            [], [pb.Association(context_id=99999, execution_id=eid)]
+        ),
     )
     rec("contexts by artifact", lambda: s.get_contexts_by_artifact(aids[0]))
     rec("contexts by execution", lambda: s.get_contexts_by_execution(eid))
@@ -261,21 +317,41 @@ def events_and_links(s: Any, rec: Any) -> None:
     rec("artifacts by context", lambda: s.get_artifacts_by_context(cid))
     rec("executions by context", lambda: s.get_executions_by_context(cid))
     rec("parent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid2, parent_id=cid)]))
-    rec("grandparent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid3, parent_id=cid2)]))
-    rec("duplicate parent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid2, parent_id=cid)]))
+    rec(
+        "grandparent",
+        lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid3, parent_id=cid2)]),
+    )
+    rec(
+        "duplicate parent",
+        lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid2, parent_id=cid)]),
+    )
     rec("cycle", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid, parent_id=cid3)]))
-    rec("self parent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid, parent_id=cid)]))
-    rec("missing parent", lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid, parent_id=99999)]))
+    rec(
+        "self parent",
+        lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid, parent_id=cid)]),
+    )
+    rec(
+        "missing parent",
+        lambda: s.put_parent_contexts([pb.ParentContext(child_id=cid, parent_id=99999)]),
+    )
     rec("parents", lambda: s.get_parent_contexts_by_context(cid2))
     rec("children", lambda: s.get_children_contexts_by_context(cid))
     rec("no parents", lambda: s.get_parent_contexts_by_context(cid))
     rec(
         "parents by contexts",
-        lambda: raw(s, "GetParentContextsByContexts", svc.GetParentContextsByContextsRequest(context_ids=[cid, cid2, cid3])),
+        lambda: raw(
+            s,
+            "GetParentContextsByContexts",
+            svc.GetParentContextsByContextsRequest(context_ids=[cid, cid2, cid3]),
+        ),
     )
     rec(
         "children by contexts",
-        lambda: raw(s, "GetChildrenContextsByContexts", svc.GetChildrenContextsByContextsRequest(context_ids=[cid, cid2])),
+        lambda: raw(
+            s,
+            "GetChildrenContextsByContexts",
+            svc.GetChildrenContextsByContextsRequest(context_ids=[cid, cid2]),
+        ),
     )
 
 
@@ -295,11 +371,20 @@ def put_execution_atomic(s: Any, rec: Any) -> None:
     rec("ids", lambda: [eid], "e")
     rec("aids", lambda: aids, "a")
     rec("cids", lambda: cids, "c")
-    rec("context reuse off", lambda: s.put_execution(pb.Execution(type_id=e), [], [pb.Context(type_id=c, name="run-x")]), PUT_EXECUTION)
+    rec(
+        "context reuse off",
+        lambda: s.put_execution(pb.Execution(type_id=e), [], [pb.Context(type_id=c, name="run-x")]),
+        PUT_EXECUTION,
+    )
     rec("count after failed", lambda: s.get_executions())
     rec(
         "context reuse on",
-        lambda: s.put_execution(pb.Execution(type_id=e), [], [pb.Context(type_id=c, name="run-x")], reuse_context_if_already_exist=True),
+        lambda: s.put_execution(
+            pb.Execution(type_id=e),
+            [],
+            [pb.Context(type_id=c, name="run-x")],
+            reuse_context_if_already_exist=True,
+        ),
         PUT_EXECUTION,
     )
     rec(
@@ -316,7 +401,10 @@ def put_execution_atomic(s: Any, rec: Any) -> None:
         "bad artifact rolls back all",
         lambda: s.put_execution(
             pb.Execution(type_id=e, name="should-not-exist"),
-            [(_artifact(a, uri="fine"), pb.Event(type=pb.Event.OUTPUT)), (_artifact(a, props={"rows": "bad"}), None)],
+            [
+                (_artifact(a, uri="fine"), pb.Event(type=pb.Event.OUTPUT)),
+                (_artifact(a, props={"rows": "bad"}), None),
+            ],
             [pb.Context(type_id=c, name="also-not")],
         ),
         PUT_EXECUTION,
@@ -324,8 +412,13 @@ def put_execution_atomic(s: Any, rec: Any) -> None:
     rec("nothing half written: executions", lambda: s.get_executions())
     rec("nothing half written: artifacts", lambda: s.get_artifacts())
     rec("nothing half written: contexts", lambda: s.get_contexts())
-    rec("update execution via put_execution", lambda: s.put_execution(
-        pb.Execution(id=eid, type_id=e, last_known_state=pb.Execution.FAILED), [], []), PUT_EXECUTION)
+    rec(
+        "update execution via put_execution",
+        lambda: s.put_execution(
+            pb.Execution(id=eid, type_id=e, last_known_state=pb.Execution.FAILED), [], []
+        ),
+        PUT_EXECUTION,
+    )
     rec("events", lambda: s.get_events_by_execution_ids([eid]))
     rec("attributed", lambda: s.get_artifacts_by_context(cids[0]))
     rec("associated", lambda: s.get_executions_by_context(cids[0]))
@@ -341,7 +434,11 @@ def lineage_subgraph(s: Any, rec: Any) -> None:
         if previous is not None:
             pairs.append((s.get_artifacts_by_id([previous])[0], pb.Event(type=pb.Event.INPUT)))
         pairs.append((_artifact(a, uri=f"a{i}", name=f"a{i}"), pb.Event(type=pb.Event.OUTPUT)))
-        _, aids, _ = s.put_execution(pb.Execution(type_id=e, name=f"step{i}"), pairs, [pb.Context(id=ctx, type_id=c, name="run")])
+        _, aids, _ = s.put_execution(
+            pb.Execution(type_id=e, name=f"step{i}"),
+            pairs,
+            [pb.Context(id=ctx, type_id=c, name="run")],
+        )
         previous = aids[-1]
     # a side branch: a2 also feeds an evaluator
     [ev] = s.put_executions([pb.Execution(type_id=e, name="eval")])
@@ -366,12 +463,25 @@ def lineage_subgraph(s: Any, rec: Any) -> None:
     rec("downstream step0", lambda: subgraph("e", 20, D.DOWNSTREAM))
     rec("bidirectional a2", lambda: subgraph("a", 3, D.BIDIRECTIONAL, query="name = 'a2'"))
     rec("upstream ending at a1", lambda: subgraph("a", 20, D.UPSTREAM, ending="name = 'a1'"))
-    rec("upstream ending at a1 included", lambda: subgraph("a", 20, D.UPSTREAM, ending="name = 'a1'", include=True))
-    rec("field mask", lambda: subgraph("a", 2, D.UPSTREAM, field_mask_paths=["artifacts", "events"]))
-    rec("types mask", lambda: subgraph("a", 2, D.UPSTREAM, field_mask_paths=["artifact_types", "execution_types"]))
+    rec(
+        "upstream ending at a1 included",
+        lambda: subgraph("a", 20, D.UPSTREAM, ending="name = 'a1'", include=True),
+    )
+    rec(
+        "field mask", lambda: subgraph("a", 2, D.UPSTREAM, field_mask_paths=["artifacts", "events"])
+    )
+    rec(
+        "types mask",
+        lambda: subgraph(
+            "a", 2, D.UPSTREAM, field_mask_paths=["artifact_types", "execution_types"]
+        ),
+    )
     rec("no match", lambda: subgraph("a", 2, D.UPSTREAM, query="name = 'zzz'"))
     rec("bad filter", lambda: subgraph("a", 2, D.UPSTREAM, query="name = "))
-    rec("no starting nodes", lambda: s.get_lineage_subgraph(pb.LineageSubgraphQueryOptions(max_num_hops=2)))
+    rec(
+        "no starting nodes",
+        lambda: s.get_lineage_subgraph(pb.LineageSubgraphQueryOptions(max_num_hops=2)),
+    )
     rec("negative hops", lambda: subgraph("a", -1, D.UPSTREAM))
     request = svc.GetLineageGraphRequest()
     request.options.artifacts_options.filter_query = "name = 'a0'"
@@ -381,7 +491,10 @@ def lineage_subgraph(s: Any, rec: Any) -> None:
     request2.options.artifacts_options.filter_query = "name = 'a2'"
     request2.options.stop_conditions.max_num_hops = 10
     request2.options.stop_conditions.boundary_executions = "name != 'eval'"
-    rec("GetLineageGraph boundary", lambda: _sorted_graph(raw(s, "GetLineageGraph", request2).subgraph))
+    rec(
+        "GetLineageGraph boundary",
+        lambda: _sorted_graph(raw(s, "GetLineageGraph", request2).subgraph),
+    )
 
 
 def _sorted_graph(graph: Any) -> Any:
@@ -407,20 +520,41 @@ def _sorted_graph(graph: Any) -> Any:
 @scenario
 def listing_and_paging(s: Any, rec: Any) -> None:
     a, e, c = _types(s)
-    ids = s.put_artifacts([_artifact(a, uri=f"u{i}", name=f"n{i:02d}", props={"rows": i}) for i in range(25)])
+    ids = s.put_artifacts(
+        [_artifact(a, uri=f"u{i}", name=f"n{i:02d}", props={"rows": i}) for i in range(25)]
+    )
     [ctx] = s.put_contexts([pb.Context(type_id=c, name="ctx")])
-    s.put_attributions_and_associations([pb.Attribution(context_id=ctx, artifact_id=i) for i in ids[:12]], [])
+    s.put_attributions_and_associations(
+        [pb.Attribution(context_id=ctx, artifact_id=i) for i in ids[:12]], []
+    )
     L = mlmd.ListOptions
-    O = mlmd.OrderByField
+    Order = mlmd.OrderByField
     rec("limit 5", lambda: s.get_artifacts(list_options=L(limit=5)))
-    rec("limit 5 desc by id", lambda: s.get_artifacts(list_options=L(limit=5, order_by=O.ID, is_asc=False)))
-    rec("by create time", lambda: s.get_artifacts(list_options=L(limit=30, order_by=O.CREATE_TIME, is_asc=True)))
-    rec("filtered", lambda: s.get_artifacts(list_options=L(filter_query="properties.rows.int_value >= 20")))
-    rec("filtered by uri like", lambda: s.get_artifacts(list_options=L(filter_query="uri LIKE 'u1%'")))
+    rec(
+        "limit 5 desc by id",
+        lambda: s.get_artifacts(list_options=L(limit=5, order_by=Order.ID, is_asc=False)),
+    )
+    rec(
+        "by create time",
+        lambda: s.get_artifacts(list_options=L(limit=30, order_by=Order.CREATE_TIME, is_asc=True)),
+    )
+    rec(
+        "filtered",
+        lambda: s.get_artifacts(list_options=L(filter_query="properties.rows.int_value >= 20")),
+    )
+    rec(
+        "filtered by uri like",
+        lambda: s.get_artifacts(list_options=L(filter_query="uri LIKE 'u1%'")),
+    )
     by_type = svc.GetArtifactsByTypeRequest(type_name="Dataset")
     by_type.options.max_result_size = 7
     rec("by type paged", lambda: raw(s, "GetArtifactsByType", by_type))
-    rec("by context paged", lambda: s.get_artifacts_by_context(ctx, list_options=L(limit=5, order_by=O.ID, is_asc=False)))
+    rec(
+        "by context paged",
+        lambda: s.get_artifacts_by_context(
+            ctx, list_options=L(limit=5, order_by=Order.ID, is_asc=False)
+        ),
+    )
     rec("bad filter", lambda: s.get_artifacts(list_options=L(filter_query="rows >>> 3")))
     rec("bad limit", lambda: s.get_artifacts(list_options=L(limit=-1)))
     # raw paging with tokens
@@ -471,7 +605,11 @@ def put_lineage_subgraph(s: Any, rec: Any) -> None:
     rec(
         "reuse context",
         lambda: s.put_lineage_subgraph(
-            [pb.Execution(type_id=e)], [], [pb.Context(type_id=c, name="sub")], [], reuse_context_if_already_exist=True
+            [pb.Execution(type_id=e)],
+            [],
+            [pb.Context(type_id=c, name="sub")],
+            [],
+            reuse_context_if_already_exist=True,
         ),
         PUT_SUBGRAPH,
     )

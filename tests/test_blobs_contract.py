@@ -306,3 +306,56 @@ def test_describe_names_backend_without_secrets(backend: Backend) -> None:
     text = backend.store.describe()
     assert text
     assert "secret" not in text.lower()
+
+
+# -- uploads whose checksum is known up front (S3 and GCS write straight to the address) --
+
+
+@pytest.mark.parametrize("declared_size", [True, False])
+def test_known_checksum_upload_round_trip(backend: Backend, declared_size: bool) -> None:
+    data = os.urandom(11 * MiB + 3)
+    size = len(data) if declared_size else None
+    ref = backend.store.put(io.BytesIO(data), expected_sha256=sha(data), expected_size=size)
+    assert (ref.sha256, ref.size) == (sha(data), len(data))
+    assert read_all(backend.store, ref) == data
+    assert [o.sha256 for o in backend.store.list_objects()] == [ref.sha256]
+    assert list(backend.store.list_temporaries()) == []
+    # Again: dedup.
+    assert backend.store.put(data, expected_sha256=sha(data), expected_size=size) == ref
+    assert len(list(backend.store.list_objects())) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "declared", "message"),
+    [
+        pytest.param(b"a" * (6 * MiB), 6 * MiB - 1, "more bytes", id="longer-than-declared"),
+        pytest.param(b"a" * (6 * MiB), 6 * MiB + 1, "ended after", id="shorter-than-declared"),
+        pytest.param(b"a" * (6 * MiB), None, "checksum mismatch", id="other-bytes"),
+        pytest.param(b"", 0, "checksum mismatch", id="empty-but-other-checksum"),
+    ],
+)
+def test_known_checksum_upload_mismatch_stores_nothing(
+    backend: Backend, payload: bytes, declared: int | None, message: str
+) -> None:
+    claimed = sha(b"b" * (6 * MiB)) if message == "checksum mismatch" else sha(payload)
+    with pytest.raises(DataLoss, match=message):
+        backend.store.put(io.BytesIO(payload), expected_sha256=claimed, expected_size=declared)
+    assert_empty(backend.store)
+    assert not backend.store.exists(claimed)
+
+
+def test_known_checksum_upload_cut_off_stores_nothing(backend: Backend) -> None:
+    block = os.urandom(3 * MiB)
+    whole = block * 4
+
+    def cut_off() -> Iterator[bytes]:
+        yield block
+        yield block
+        raise ConnectionResetError("client went away half way")
+
+    with pytest.raises(ConnectionResetError):
+        backend.store.put(cut_off(), expected_sha256=sha(whole), expected_size=len(whole))
+    assert_empty(backend.store)
+    with pytest.raises(ConnectionResetError):
+        backend.store.put(cut_off(), expected_sha256=sha(whole))
+    assert_empty(backend.store)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lineage_server import LineageServer
 from ml_metadata.metadata_store import metadata_store as mlmd
 from ml_metadata.proto import metadata_store_pb2 as pb
-
-from lineage_server import LineageServer
 from mlmd_differential import Recorder, compare
 from mlmd_scenarios import SCENARIOS
 

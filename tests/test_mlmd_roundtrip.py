@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
+from lineage_server import LineageServer
 from ml_metadata.metadata_store import metadata_store as mlmd
 from ml_metadata.proto import metadata_store_pb2 as pb
-
-from lineage_server import LineageServer
 
 
 def mlmd_on(path: Path) -> Any:
@@ -27,7 +26,9 @@ def mlmd_on(path: Path) -> Any:
 
 def populate(s: Any) -> None:
     """Every kind of thing the schema holds."""
-    at = pb.ArtifactType(name="Model", version="1", description="a model", base_type=pb.ArtifactType.MODEL)
+    at = pb.ArtifactType(
+        name="Model", version="1", description="a model", base_type=pb.ArtifactType.MODEL
+    )
     for name, kind in (("acc", pb.DOUBLE), ("n", pb.INT), ("tag", pb.STRING), ("cfg", pb.STRUCT),
                        ("ok", pb.BOOLEAN), ("raw", pb.PROTO)):  # fmt: skip
         at.properties[name] = kind
@@ -44,22 +45,30 @@ def populate(s: Any) -> None:
     data.custom_properties["rows"].int_value = 1000
     [data_id] = s.put_artifacts([data])
     for run in range(3):
-        model = pb.Artifact(type_id=a_type, uri=f"s3://b/model-{run}", name=f"model-{run}", external_id=f"m-{run}")
+        model = pb.Artifact(
+            type_id=a_type, uri=f"s3://b/model-{run}", name=f"model-{run}", external_id=f"m-{run}"
+        )
         model.properties["acc"].double_value = 0.9 + run / 100
         model.properties["n"].int_value = -run
         model.properties["tag"].string_value = "ünïcode ✓"
-        model.properties["cfg"].struct_value.update({"layers": [1, 2, {"k": "v"}], "on": True, "none": None})
+        model.properties["cfg"].struct_value.update(
+            {"layers": [1, 2, {"k": "v"}], "on": True, "none": None}
+        )
         model.properties["ok"].bool_value = run % 2 == 0
         model.properties["raw"].proto_value.Pack(pb.Artifact(id=run, uri="nested"))
         model.custom_properties["note"].string_value = f"run {run}"
-        ex = pb.Execution(type_id=e_type, name=f"train-{run}", last_known_state=pb.Execution.COMPLETE)
+        ex = pb.Execution(
+            type_id=e_type, name=f"train-{run}", last_known_state=pb.Execution.COMPLETE
+        )
         ex.properties["lr"].double_value = 0.1 * (run + 1)
         inp = pb.Event(type=pb.Event.INPUT)
         inp.path.steps.add().key = "data"
         inp.path.steps.add().index = run
         data_now = s.get_artifacts_by_id([data_id])[0]
         _, _, [ctx] = s.put_execution(
-            ex, [(data_now, inp), (model, pb.Event(type=pb.Event.OUTPUT))], [pb.Context(type_id=c_type, name=f"run-{run}")]
+            ex,
+            [(data_now, inp), (model, pb.Event(type=pb.Event.OUTPUT))],
+            [pb.Context(type_id=c_type, name=f"run-{run}")],
         )
         s.put_parent_contexts([pb.ParentContext(child_id=ctx, parent_id=pipeline)])
 

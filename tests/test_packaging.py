@@ -58,15 +58,20 @@ def test_every_package_dir_is_listed_in_pyproject() -> None:
         f"(they would not be installed): {missing}"
     )
     stale = sorted(listed - set(on_disk))
-    assert not stale, f"listed in [tool.setuptools] packages but no such dir with __init__.py: {stale}"
+    assert not stale, (
+        f"listed in [tool.setuptools] packages but no such dir with __init__.py: {stale}"
+    )
     for src, pkg in SOURCE_TREES.items():
         assert tool["package-dir"].get(pkg) == src, f"package-dir must map {pkg!r} to {src!r}"
 
 
 def _expected_files() -> set[str]:
     """Paths inside the wheel of every module and package-data file of the source trees."""
-    patterns = [p for pats in _pyproject()["tool"]["setuptools"].get("package-data", {}).values()
-                for p in pats]
+    patterns = [
+        p
+        for pats in _pyproject()["tool"]["setuptools"].get("package-data", {}).values()
+        for p in pats
+    ]
     expected: set[str] = set()
     for src, pkg in SOURCE_TREES.items():
         top = ROOT / src
@@ -94,12 +99,23 @@ def test_wheel_has_only_top_level_lineage(tmp_path: Path) -> None:
             shutil.copytree(ROOT / tree, src / tree, ignore=ignore)
     out = tmp_path / "dist"
     proc = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(src)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(src),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
     )
-    assert proc.returncode == 0, f"wheel build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, (
+        f"wheel build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    )
     wheels = list(out.glob("lineage-*.whl"))
     assert len(wheels) == 1, wheels
 
@@ -111,8 +127,11 @@ def test_wheel_has_only_top_level_lineage(tmp_path: Path) -> None:
     top_level = {n.split("/", 1)[0] for n in names if ".dist-info/" not in n}
     assert top_level == {"lineage"}, f"wheel has top-level entries besides lineage/: {top_level}"
 
-    for pkg in ("lineage/server/__init__.py", "lineage/client/__init__.py",
-                "lineage/viewers/__init__.py"):
+    for pkg in (
+        "lineage/server/__init__.py",
+        "lineage/client/__init__.py",
+        "lineage/viewers/__init__.py",
+    ):
         assert pkg in names
 
     missing = sorted(_expected_files() - set(names))

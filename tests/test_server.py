@@ -16,14 +16,14 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from lineage.server.config import load_config
+from lineage_server import LineageServer
 from ml_metadata import errors
 from ml_metadata.proto import metadata_store_pb2 as pb
 from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from lineage.errors import InvalidArgument
-from lineage.server.config import load_config
-from lineage_server import LineageServer
 
 
 @pytest.fixture
@@ -54,7 +54,9 @@ def test_health_and_reflection(sqlite_server: LineageServer) -> None:
         health.Check(health_pb2.HealthCheckRequest(service="nope"), timeout=5)
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
     reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
-    responses = reflect.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    responses = reflect.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     names = {s.name for r in responses for s in r.list_services_response.service}
     assert "ml_metadata.MetadataStoreService" in names
     assert "grpc.health.v1.Health" in names
@@ -69,7 +71,9 @@ def test_banner_says_where(sqlite_server: LineageServer, tmp_path: Path) -> None
 
 def test_oversized_message_is_refused_and_nothing_written(tmp_path: Path) -> None:
     server = LineageServer(
-        f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data", extra_args=("--max-message-mb", "1")
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        tmp_path / "data",
+        extra_args=("--max-message-mb", "1"),
     ).start()
     try:
         client = server.client()
@@ -193,7 +197,9 @@ def test_rpcs_without_an_mlmd_oracle(server: LineageServer) -> None:
 
     [ctype] = first.context_type_ids
     ids = s.PutContexts(
-        svc.PutContextsRequest(contexts=[pb.Context(type_id=ctype, name=n) for n in ("p", "c1", "c2", "g")])
+        svc.PutContextsRequest(
+            contexts=[pb.Context(type_id=ctype, name=n) for n in ("p", "c1", "c2", "g")]
+        )
     ).context_ids
     p, c1, c2, g = ids
     s.PutParentContexts(
@@ -205,13 +211,17 @@ def test_rpcs_without_an_mlmd_oracle(server: LineageServer) -> None:
             ]
         )
     )
-    parents = s.GetParentContextsByContexts(svc.GetParentContextsByContextsRequest(context_ids=[c1, c2, g, p]))
+    parents = s.GetParentContextsByContexts(
+        svc.GetParentContextsByContextsRequest(context_ids=[c1, c2, g, p])
+    )
     assert {k: [c.id for c in v.parent_contexts] for k, v in parents.contexts.items()} == {
         c1: [p],
         c2: [p],
         g: [c1],
     }
-    children = s.GetChildrenContextsByContexts(svc.GetChildrenContextsByContextsRequest(context_ids=[p, c1, c2]))
+    children = s.GetChildrenContextsByContexts(
+        svc.GetChildrenContextsByContextsRequest(context_ids=[p, c1, c2])
+    )
     assert {k: [c.id for c in v.children_contexts] for k, v in children.contexts.items()} == {
         p: [c1, c2],
         c1: [g],
@@ -219,10 +229,14 @@ def test_rpcs_without_an_mlmd_oracle(server: LineageServer) -> None:
 
     [atype], [etype] = first.artifact_type_ids, first.execution_type_ids
     artifacts = s.PutArtifacts(
-        svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=atype, name=f"m{i}") for i in range(4)])
+        svc.PutArtifactsRequest(
+            artifacts=[pb.Artifact(type_id=atype, name=f"m{i}") for i in range(4)]
+        )
     ).artifact_ids
     executions = s.PutExecutions(
-        svc.PutExecutionsRequest(executions=[pb.Execution(type_id=etype, name=f"e{i}") for i in range(3)])
+        svc.PutExecutionsRequest(
+            executions=[pb.Execution(type_id=etype, name=f"e{i}") for i in range(3)]
+        )
     ).execution_ids
     # m0 -> e0 -> m1 -> e1 -> m2 -> e2 -> m3
     events = []
@@ -264,23 +278,40 @@ def test_rpcs_without_an_mlmd_oracle(server: LineageServer) -> None:
 def test_bad_requests_get_clear_codes(sqlite_server: LineageServer) -> None:
     s = stub(sqlite_server)
     cases = [
-        (lambda: s.GetArtifactType(svc.GetArtifactTypeRequest(type_name="nope")), grpc.StatusCode.NOT_FOUND),
-        (lambda: s.PutArtifacts(svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=12345)])), grpc.StatusCode.NOT_FOUND),
         (
-            lambda: s.GetArtifacts(svc.GetArtifactsRequest(options=pb.ListOperationOptions(next_page_token="garbage"))),
-            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: s.GetArtifactType(svc.GetArtifactTypeRequest(type_name="nope")),
+            grpc.StatusCode.NOT_FOUND,
         ),
         (
-            lambda: s.GetArtifacts(svc.GetArtifactsRequest(options=pb.ListOperationOptions(filter_query="uri = 'x' AND"))),
+            lambda: s.PutArtifacts(svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=12345)])),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        (
+            lambda: s.GetArtifacts(
+                svc.GetArtifactsRequest(options=pb.ListOperationOptions(next_page_token="garbage"))
+            ),
             grpc.StatusCode.INVALID_ARGUMENT,
         ),
         (
             lambda: s.GetArtifacts(
-                svc.GetArtifactsRequest(options=pb.ListOperationOptions(filter_query="name = 'x'; DROP TABLE Artifact"))
+                svc.GetArtifactsRequest(
+                    options=pb.ListOperationOptions(filter_query="uri = 'x' AND")
+                )
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
         ),
-        (lambda: s.GetArtifactsByType(svc.GetArtifactsByTypeRequest()), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            lambda: s.GetArtifacts(
+                svc.GetArtifactsRequest(
+                    options=pb.ListOperationOptions(filter_query="name = 'x'; DROP TABLE Artifact")
+                )
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            lambda: s.GetArtifactsByType(svc.GetArtifactsByTypeRequest()),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
         (lambda: s.PutExecution(svc.PutExecutionRequest()), grpc.StatusCode.INVALID_ARGUMENT),
     ]
     for call, code in cases:
@@ -295,9 +326,16 @@ def test_bad_requests_get_clear_codes(sqlite_server: LineageServer) -> None:
 
 def test_config_precedence(tmp_path: Path) -> None:
     toml = tmp_path / "lineage.toml"
-    toml.write_text('[server]\nport = 9000\nhttp_port = 9001\nhost = "0.0.0.0"\nmax_message_mb = 8\n')
+    toml.write_text(
+        '[server]\nport = 9000\nhttp_port = 9001\nhost = "0.0.0.0"\nmax_message_mb = 8\n'
+    )
     config = load_config({"port": 9100}, env={"LINEAGE_HTTP_PORT": "9200"}, config_file=str(toml))
-    assert (config.host, config.port, config.http_port, config.max_message_mb) == ("0.0.0.0", 9100, 9200, 8)
+    assert (config.host, config.port, config.http_port, config.max_message_mb) == (
+        "0.0.0.0",
+        9100,
+        9200,
+        8,
+    )
     assert load_config({}, env={}).port == 8080
     assert load_config({}, env={}).http_port == 8081
     assert load_config({}, env={}).resolved_database_url().endswith("lineage-data/metadata.sqlite")
@@ -311,7 +349,9 @@ def test_config_precedence(tmp_path: Path) -> None:
         load_config({"port": 70000}, env={})
 
 
-def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lineage.cli", *args],
         cwd=cwd,
@@ -323,7 +363,9 @@ def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 
 
 def test_cli_errors_are_clear(tmp_path: Path) -> None:
-    result = _cli("serve", "--database-url", "nosuchdb://x", "--port", "0", "--no-http", cwd=tmp_path)
+    result = _cli(
+        "serve", "--database-url", "nosuchdb://x", "--port", "0", "--no-http", cwd=tmp_path
+    )
     assert result.returncode == 2
     assert "unsupported database" in result.stderr and "Traceback" not in result.stderr
     result = _cli("serve", "--port", "0", "--no-http", cwd=tmp_path, env={"LINEAGE_PORT": "x"})

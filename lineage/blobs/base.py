@@ -20,6 +20,7 @@ Backends implement a handful of key-level primitives (``_stage``, ``_publish``, 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import re
@@ -174,6 +175,37 @@ def _read_chunks(stream: _Readable, chunk_size: int) -> Iterator[bytes]:
         yield chunk
 
 
+def check_upload(size: int, sha256: str, expected_size: int | None, expected: str | None) -> None:
+    """DataLoss unless an upload's size and checksum are the expected ones."""
+    if expected_size is not None and size > expected_size:
+        raise DataLoss(
+            f"upload has more bytes ({size}) than the {expected_size} expected; nothing stored"
+        )
+    if expected_size is not None and size != expected_size:
+        raise DataLoss(f"upload ended after {size} bytes, expected {expected_size}; nothing stored")
+    if expected is not None and sha256 != expected:
+        raise DataLoss(
+            f"upload checksum mismatch: the bytes received hash to sha256 {sha256}, "
+            f"expected {expected}; nothing stored"
+        )
+
+
+@contextlib.contextmanager
+def _unwrap_source_errors(source: HashingSource) -> Iterator[None]:
+    """Re-raise the caller's own stream error, not what a backend made of it."""
+    try:
+        yield
+    except UploadSourceError as exc:
+        source.abandon()
+        raise exc.original from None
+    except BaseException as exc:
+        source.abandon()
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, UploadSourceError):  # wrapped by a backend after all
+            raise cause.original from None
+        raise
+
+
 class UploadSourceError(Exception):
     """Raised by :class:`HashingSource` when the caller's stream fails, so backends
     do not mistake it for their own error; ``put`` re-raises the original."""
@@ -196,7 +228,15 @@ class HashingSource:
         chunk_size: int = CHUNK_SIZE,
         *,
         threaded_hash: bool = True,
+        expect_sha256: str | None = None,
+        expect_size: int | None = None,
     ) -> None:
+        # With expectations, the source checks them itself the moment the stream ends
+        # (raising DataLoss from ``read``/``chunks``), so a backend that writes straight
+        # to the content address fails before it commits. ``verified`` tells it happened.
+        self._expect_sha256 = expect_sha256
+        self._expect_size = expect_size
+        self.verified = False
         self._chunk_size = chunk_size
         if isinstance(data, (bytes, bytearray, memoryview)):
             self._source: Iterator[Any] = iter([bytes(data)])
@@ -216,6 +256,7 @@ class HashingSource:
                 chunk = next(self._source)
             except StopIteration:
                 self._eof = True
+                self._check_end()
                 return None
             except Exception as exc:
                 raise UploadSourceError(exc) from exc
@@ -227,9 +268,20 @@ class HashingSource:
                 chunk = bytes(chunk)  # a copy: the caller may reuse its buffer
             if chunk:
                 self.size += len(chunk)
+                if self._expect_size is not None and self.size > self._expect_size:
+                    raise DataLoss(
+                        f"upload has more bytes than the {self._expect_size} expected; "
+                        "nothing stored"
+                    )
                 self._hasher.update(chunk)
                 return chunk
         return None
+
+    def _check_end(self) -> None:
+        if self._expect_sha256 is None and self._expect_size is None:
+            return
+        check_upload(self.size, self.hexdigest(), self._expect_size, self._expect_sha256)
+        self.verified = True
 
     def chunks(self) -> Iterator[bytes]:
         if self._leftover:
@@ -242,23 +294,33 @@ class HashingSource:
         if n is None or n < 0:
             return b"".join(self.chunks())
         if len(self._leftover) >= n:
-            out = self._leftover[:n]
+            data = self._leftover[:n]
             self._leftover = self._leftover[n:]
-            return out
-        parts = [self._leftover]
-        have = len(self._leftover)
-        while have < n:
-            chunk = self._next()
-            if chunk is None:
-                break
-            parts.append(chunk)
-            have += len(chunk)
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        if len(data) <= n:
-            self._leftover = b""
-            return data
-        self._leftover = data[n:]
-        return data[:n]
+        else:
+            parts = [self._leftover]
+            have = len(self._leftover)
+            while have < n:
+                chunk = self._next()
+                if chunk is None:
+                    break
+                parts.append(chunk)
+                have += len(chunk)
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            if len(data) <= n:
+                self._leftover = b""
+            else:
+                self._leftover = data[n:]
+                data = data[:n]
+        if (
+            self._expect_size is not None
+            and self.size == self._expect_size
+            and not self._leftover
+            and not self._eof
+        ):
+            # Every expected byte is out: a reader that knows the length will not ask
+            # again, so look for the end (and check the checksum) before handing them over.
+            self._next()
+        return data
 
     def drain(self) -> None:
         for _ in self.chunks():
@@ -419,6 +481,9 @@ class BlobStore(ABC):
     #: short name of the backend ("local", "s3", "gcs", "fsspec")
     kind: str = "abstract"
     chunk_size: int = CHUNK_SIZE
+    #: backends whose writes stay invisible until committed can write an upload with a
+    #: known checksum straight to its content address (``_put_direct``)
+    direct_upload: bool = False
 
     # -- the interface ---------------------------------------------------------------
     def put(
@@ -439,30 +504,27 @@ class BlobStore(ABC):
         expected = normalize_sha256(expected_sha256) if expected_sha256 is not None else None
         if expected_size is not None and expected_size < 0:
             raise InvalidArgument(f"expected_size must be >= 0, got {expected_size}")
+        if expected is not None and expected_size != 0 and self.direct_upload:
+            # The content address is known up front: if nothing is there yet, stream
+            # straight to it; the source checks the bytes before the backend commits.
+            key = content_key(expected)
+            if self._stat(key) is None:
+                direct = HashingSource(
+                    data, self.chunk_size, expect_sha256=expected, expect_size=expected_size
+                )
+                with _unwrap_source_errors(direct):
+                    self._put_direct(direct, key, expected_size)
+                if not direct.verified:  # defensive: a backend that did not read to the end
+                    self._delete(key)
+                    raise DataLoss("upload was not read to its end; nothing stored")
+                return BlobRef(sha256=expected, size=direct.size, uri=self._uri(key))
         source = HashingSource(data, self.chunk_size)
-        try:
+        with _unwrap_source_errors(source):
             staged = self._stage(source, expected_size)
-        except UploadSourceError as exc:
-            source.abandon()
-            raise exc.original from None
-        except BaseException as exc:
-            source.abandon()
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, UploadSourceError):  # wrapped by a backend after all
-                raise cause.original from None
-            raise
         try:
             sha = source.hexdigest()
             size = source.size
-            if expected_size is not None and size != expected_size:
-                raise DataLoss(
-                    f"upload ended after {size} bytes, expected {expected_size}; nothing stored"
-                )
-            if expected is not None and sha != expected:
-                raise DataLoss(
-                    f"upload checksum mismatch: the bytes received hash to sha256 {sha}, "
-                    f"expected {expected}; nothing stored"
-                )
+            check_upload(size, sha, expected_size, expected)
             key = content_key(sha)
             current = self._stat(key)
             if current is not None and current.size == size:
@@ -653,6 +715,12 @@ class BlobStore(ABC):
 
     @abstractmethod
     def _uri(self, key: str) -> str: ...
+
+    def _put_direct(self, source: HashingSource, key: str, size_hint: int | None) -> None:
+        """Write the whole source to ``key``, committing only after the source ended
+        without error (it raises DataLoss on a checksum or size mismatch). Only for
+        backends with ``direct_upload = True``."""
+        raise NotImplementedError
 
     def _touch(self, key: str) -> None:  # noqa: B027 - optional hook
         """Mark an existing object as recently used (protects it from a concurrent gc's

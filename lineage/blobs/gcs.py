@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from lineage.errors import FailedPrecondition, NotFound, Unavailable
 
-from .base import CHUNK_SIZE
+from .base import CHUNK_SIZE, HashingSource
 from .fsspec_store import FsspecBlobStore
 
 __all__ = ["GCSBlobStore", "import_gcsfs"]
@@ -63,6 +63,7 @@ def _filesystem_class(gcsfs: Any, retries: int) -> Any:
 
 class GCSBlobStore(FsspecBlobStore):
     kind = "gcs"
+    direct_upload = True
     make_dirs = False  # gcsfs's makedirs would create the bucket
 
     def __init__(
@@ -166,6 +167,21 @@ class GCSBlobStore(FsspecBlobStore):
     # -- primitives ------------------------------------------------------------------
     def _open_write(self, path: str) -> Any:
         return self.fs.open(path, "wb", block_size=CHUNK_SIZE)
+
+    def _put_direct(self, source: HashingSource, key: str, size_hint: int | None) -> None:
+        # A resumable upload is committed by close(); on any error it is cancelled.
+        path = self._path(key)
+        with self._errors("uploading", key):
+            f = self._open_write(path)
+            try:
+                for chunk in source.chunks():
+                    f.write(chunk)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    f.discard()
+                    f.closed = True
+                raise
+            f.close()
 
     def _publish(self, staged: Any, key: str, sha256: str, size: int) -> None:
         # Not fs.mv: gcsfs tries the moveTo API first, which emulators lack (and retries).

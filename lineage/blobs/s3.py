@@ -119,6 +119,7 @@ class _Spooled:
 
 class S3BlobStore(BlobStore):
     kind = "s3"
+    direct_upload = True
 
     def __init__(
         self,
@@ -313,6 +314,21 @@ class S3BlobStore(BlobStore):
                 ) from exc
             raise
         return _Spooled(file=f)
+
+    def _put_direct(self, source: HashingSource, key: str, size_hint: int | None) -> None:
+        # A failed read (stream error, or DataLoss from the source's own check at the
+        # end) makes minio abort the multipart upload: nothing becomes visible.
+        self._ensure_bucket()
+        with self._errors("uploading", key):
+            self.client.put_object(
+                self.bucket,
+                self._full(key),
+                source,  # type: ignore[arg-type]  # has read(n)
+                length=-1 if size_hint is None else size_hint,
+                part_size=self._part_size(size_hint),
+                num_parallel_uploads=self.parallel_uploads,
+                metadata={"lineage-sha256": key.rsplit("/", 1)[-1]},
+            )
 
     def _publish(self, staged: Any, key: str, sha256: str, size: int) -> None:
         assert isinstance(staged, _Spooled)

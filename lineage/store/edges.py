@@ -13,6 +13,7 @@ from lineage import model
 from lineage.errors import AlreadyExists, InvalidArgument
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, NodeKind
 from lineage.store.nodes import chunks, now_ms
+from lineage.store.rows import inserted_id
 from lineage.store.schema import (
     association_table,
     attribution_table,
@@ -88,7 +89,7 @@ def put_events(
                 f"Given event already exists: artifact_id {event.artifact_id}, execution_id "
                 f"{event.execution_id}, type {model.EventType(event.type or 0).name}"
             ) from None
-        event_id = int(result.inserted_primary_key[0])
+        event_id = inserted_id(result)
         for step in event.path or ():
             path_rows.append(
                 {

@@ -17,6 +17,7 @@ from lineage import model
 from lineage.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from lineage.store import types as types_ops
 from lineage.store.kinds import NodeKind
+from lineage.store.rows import inserted_id
 from lineage.store.schema import type_table
 from lineage.store.values import value_from_row, value_to_row
 
@@ -178,7 +179,7 @@ def create_node(conn: Connection, kind: NodeKind, node: Any, cache: TypeCache, n
     values["last_update_time_since_epoch"] = now
     # No savepoint: a clash aborts the whole call (every write is one transaction).
     try:
-        node_id = int(conn.execute(kind.table.insert().values(**values)).inserted_primary_key[0])
+        node_id = inserted_id(conn.execute(kind.table.insert().values(**values)))
     except IntegrityError:
         raise AlreadyExists(_describe_clash(kind, node)) from None
     rows = _property_rows(kind, node_id, node)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from lineage import model
 from lineage.errors import AlreadyExists, InvalidArgument, NotFound
 from lineage.store.kinds import NodeKind
+from lineage.store.rows import inserted_id
 from lineage.store.schema import (
     mlmd_env_table,
     parent_type_table,
@@ -128,7 +129,7 @@ def _insert_type(conn: Connection, kind: NodeKind, given: model.AnyType) -> int:
         values["input_type"] = given.input_type
         values["output_type"] = given.output_type
     try:
-        type_id = int(conn.execute(type_table.insert().values(**values)).inserted_primary_key[0])
+        type_id = inserted_id(conn.execute(type_table.insert().values(**values)))
     except IntegrityError:
         raise AlreadyExists(f"type {given.name!r} was created concurrently; retry") from None
     if given.properties:
