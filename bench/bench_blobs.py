@@ -112,11 +112,24 @@ def drain(reader: Any) -> int:
     return n
 
 
-def time_put_get(store: BlobStore, size: int) -> tuple[float, float]:
-    """(upload seconds, download seconds) of ``size`` fresh bytes through ``store``."""
-    src = PatternStream(size)
+def pattern_sha256(size: int, block: bytes) -> str:
+    h = hashlib.sha256()
+    src = PatternStream(size, block)
+    while chunk := src.read(BLOCK):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def time_put_get(
+    store: BlobStore, size: int, *, checksum_known: bool = False
+) -> tuple[float, float]:
+    """(upload seconds, download seconds) of ``size`` fresh bytes through ``store``;
+    ``checksum_known``: the uploader declares the sha256 up front (computed untimed)."""
+    block = os.urandom(BLOCK)
+    expected = pattern_sha256(size, block) if checksum_known else None
+    src = PatternStream(size, block)
     t0 = time.perf_counter()
-    ref = store.put(src, expected_size=size)
+    ref = store.put(src, expected_size=size, expected_sha256=expected)
     t1 = time.perf_counter()
     with store.open(ref) as reader:
         got = drain(reader)
@@ -218,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             f"S3-protocol server: {where}; {size / MiB:.0f} MiB per transfer, {args.rounds} rounds, "
             f"part size {part_size // MiB} MiB x {args.parallel} parallel"
         )
-        names = ["raw", "raw+sha256", *modes]
+        names = ["raw", "raw+sha256", *modes, "known"]
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
         # Warm up connections and the server.
         time_raw(client, bucket, 8 * MiB, part_size, args.parallel)
@@ -232,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                             client, bucket, size, part_size, args.parallel, sha256=name != "raw"
                         )
                     )
+                elif name == "known":
+                    results[name].append(time_put_get(stores[modes[0]], size, checksum_known=True))
                 else:
                     results[name].append(time_put_get(stores[name], size))
 
@@ -251,14 +266,17 @@ def main(argv: list[str] | None = None) -> int:
             f"  (raw + hashing only, no store logic: ratio to raw upload {h_up / raw_up:.2f}, "
             f"download {h_down / raw_down:.2f}; the cost of verifying sha256 on this machine)"
         )
-        for mode in modes:
-            up = mbps([u for u, _ in results[mode]])
-            down = mbps([d for _, d in results[mode]])
-            total = 2 * size / statistics.median([u + d for u, d in results[mode]]) / 1e6
-            print(f"{'lineage (' + mode + ')':<22}{up:>12.1f}{down:>15.1f}{total:>14.1f}")
+        labels = {m: f"lineage ({m})" for m in modes}
+        labels["known"] = "lineage (sha256 known)"
+        for name in [*modes, "known"]:
+            up = mbps([u for u, _ in results[name]])
+            down = mbps([d for _, d in results[name]])
+            total = 2 * size / statistics.median([u + d for u, d in results[name]]) / 1e6
+            print(f"{labels[name]:<22}{up:>12.1f}{down:>15.1f}{total:>14.1f}")
             print(
-                f"  ratio lineage/raw ({mode}): upload {up / raw_up:.2f}, download "
-                f"{down / raw_down:.2f}, up+down {total / raw_total:.2f} (target >= 0.8)"
+                f"  ratio to raw: upload {up / raw_up:.2f}, download {down / raw_down:.2f}, "
+                f"up+down {total / raw_total:.2f} (target >= 0.8); to raw+sha256: "
+                f"upload {up / h_up:.2f}, download {down / h_down:.2f}"
             )
 
         if rss_size:

@@ -29,8 +29,15 @@ class StoreHandle:
 
 
 def build_grpc_server(
-    store: Store, *, host: str, port: int, max_message_bytes: int, workers: int
+    store: Store,
+    *,
+    host: str,
+    port: int,
+    max_message_bytes: int,
+    workers: int,
+    **context: Any,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
+    """``context`` reaches the native service (e.g. ``blob_store``)."""
     options = [
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -43,14 +50,14 @@ def build_grpc_server(
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     services = [MLMD_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME]
-    try:
-        from lineage.server.native.service import add_native_services
+    from lineage.server.native.service import add_native_services
 
-        services.extend(add_native_services(server, store))
-    except ImportError:
-        pass
+    services.extend(add_native_services(server, store, **context))
     reflection.enable_server_reflection(services, server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:
+        raise OSError(f"cannot listen on {host}:{port}: {exc}") from None
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port} (in use or not allowed)")
     for name in ("", MLMD_SERVICE):

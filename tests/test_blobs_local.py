@@ -226,6 +226,25 @@ def test_hashing_source_read_sizes() -> None:
     assert src.hexdigest() == hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.parametrize("read_size", [1000, 4096, 5000, 100_000])
+def test_hashing_source_checks_expectations_when_the_last_byte_is_read(read_size: int) -> None:
+    data = os.urandom(20_000)
+    good = hashlib.sha256(data).hexdigest()
+    src = HashingSource(
+        [data[:7000], data[7000:]], chunk_size=4096, expect_sha256=good, expect_size=len(data)
+    )
+    got = b""
+    while len(got) < len(data):  # a reader that knows the length stops at it
+        got += src.read(min(read_size, len(data) - len(got)))
+    assert got == data and src.verified
+    bad = HashingSource([data], expect_sha256="0" * 64, expect_size=len(data))
+    with pytest.raises(DataLoss, match="checksum mismatch"):
+        bad.read(len(data))
+    longer = HashingSource([data, b"x"], expect_size=len(data))
+    with pytest.raises(DataLoss, match="more bytes"):
+        longer.read(len(data))
+
+
 def test_hashing_source_rejects_text() -> None:
     src = HashingSource(iter(["text"]))  # type: ignore[list-item]
     with pytest.raises(InvalidArgument, match="bytes"):

@@ -13,7 +13,7 @@ import pytest
 
 from lineage.blobs import open_blob_store
 from lineage.blobs.s3 import S3BlobStore, parse_endpoint
-from lineage.errors import InvalidArgument, NotFound, Unavailable
+from lineage.errors import DataLoss, InvalidArgument, NotFound, Unavailable
 
 pytest_plugins = ["blobservers"]
 pytest.register_assert_rewrite("blobservers")
@@ -188,3 +188,21 @@ def test_memory_stays_flat(s3_server, mode: str) -> None:
     assert ref.size == size
     # Parts in flight (16 MiB x 3 parallel + one being read) and chunk buffers; not the object.
     assert rss.growth < 90 * MiB, rss.growth
+
+
+def test_known_checksum_upload_goes_straight_to_its_address(s3_server) -> None:
+    bucket = new_bucket(s3_server)
+    store = open_blob_store(f"s3://{bucket}", LINEAGE_S3_PART_SIZE="5MiB", **s3_env(s3_server))
+    client = minio_client(s3_server)
+    data = os.urandom(12 * MiB)
+    good = hashlib.sha256(data).hexdigest()
+    # Wrong claim: the check at the end of the stream aborts the multipart upload.
+    with pytest.raises(DataLoss, match="checksum mismatch"):
+        store.put(io.BytesIO(data), expected_sha256=hashlib.sha256(b"x").hexdigest())
+    assert list(client.list_objects(bucket, recursive=True)) == []
+    assert list(client._list_multipart_uploads(bucket).uploads) == []
+    ref = store.put(io.BytesIO(data), expected_sha256=good, expected_size=len(data))
+    names = [o.object_name for o in client.list_objects(bucket, recursive=True)]
+    assert names == [f"sha256/{good[:2]}/{good[2:4]}/{good}"]
+    assert client.stat_object(bucket, names[0]).metadata["x-amz-meta-lineage-sha256"] == good
+    assert store.verify(ref) == ref

@@ -111,6 +111,10 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        self.read(lambda c: c.execute(select(1)).scalar())
+
     # --- transactions ------------------------------------------------------------
 
     @contextmanager

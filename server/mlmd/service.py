@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import grpc
+from lineage.server import metrics
 from lineage.server.mlmd import convert as cv
 from ml_metadata.proto import metadata_store_pb2 as pb
 from ml_metadata.proto import metadata_store_service_pb2 as svc
@@ -52,16 +54,22 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def handler(self: MetadataStoreService, request: Any, context: grpc.ServicerContext) -> Any:
+        started = time.perf_counter()
+        code = "OK"
         try:
             return method(self, request, self.store_for(context))
         except LineageError as exc:
+            code = exc.code
             context.abort(STATUS.get(exc.code, grpc.StatusCode.UNKNOWN), exc.message)
         except Exception:
+            code = "INTERNAL"
             log.exception("%s failed", method.__name__)
             context.abort(
                 grpc.StatusCode.INTERNAL,
                 f"{method.__name__} failed on the server; the error is in the server log",
             )
+        finally:
+            metrics.observe_grpc(method.__name__, code, time.perf_counter() - started)
 
     return handler
 
