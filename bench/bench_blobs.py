@@ -1,10 +1,13 @@
 """Blob streaming benchmark: our BlobStore path against the raw ``minio`` client.
 
 Both talk to the same S3-protocol server (a ``moto_server`` process started here on
-127.0.0.1, or ``--endpoint``) with the same bytes; each round uploads and downloads once
-per path, alternating which goes first. Printed: MB/s of each, and the ratios
-ours / raw (target >= 0.8). Then the peak RSS growth of this process during a streamed
-put + verified get of ``--rss-size`` bytes (default 2 GiB), which must stay under 100 MiB.
+127.0.0.1, or ``--endpoint``) with the same bytes; each round uploads once and downloads
+``--downloads`` times per path, alternating which path goes first; medians are printed as
+MB/s with the ratios ours / raw (target >= 0.8). Paths: the raw client; the raw client
+hashing the bytes (what sha256 verification alone costs); ours with the checksum unknown
+(``spool`` and/or ``stream`` upload mode) and known up front (straight to the content
+address). Then the peak RSS growth of this process during a streamed put + verified get
+of ``--rss-size`` bytes (default 2 GiB), which must stay under 100 MiB.
 
     python bench/bench_blobs.py                      # 256 MiB, 3 rounds
     python bench/bench_blobs.py --size 1GiB --rounds 1 --mode stream
@@ -121,26 +124,37 @@ def pattern_sha256(size: int, block: bytes) -> str:
 
 
 def time_put_get(
-    store: BlobStore, size: int, *, checksum_known: bool = False
+    store: BlobStore, size: int, *, checksum_known: bool = False, downloads: int = 1
 ) -> tuple[float, float]:
-    """(upload seconds, download seconds) of ``size`` fresh bytes through ``store``;
-    ``checksum_known``: the uploader declares the sha256 up front (computed untimed)."""
+    """(upload seconds, median download seconds) of ``size`` fresh bytes through
+    ``store``, downloaded ``downloads`` times (each verified); ``checksum_known``: the
+    uploader declares the sha256 up front (computed untimed)."""
     block = os.urandom(BLOCK)
     expected = pattern_sha256(size, block) if checksum_known else None
     src = PatternStream(size, block)
     t0 = time.perf_counter()
     ref = store.put(src, expected_size=size, expected_sha256=expected)
-    t1 = time.perf_counter()
-    with store.open(ref) as reader:
-        got = drain(reader)
-    t2 = time.perf_counter()
-    assert got == size
+    upload = time.perf_counter() - t0
+    times = []
+    for _ in range(downloads):
+        t1 = time.perf_counter()
+        with store.open(ref) as reader:
+            got = drain(reader)
+        times.append(time.perf_counter() - t1)
+        assert got == size
     store.delete(ref)
-    return t1 - t0, t2 - t1
+    return upload, statistics.median(times)
 
 
 def time_raw(
-    client: Any, bucket: str, size: int, part_size: int, parallel: int, *, sha256: bool = False
+    client: Any,
+    bucket: str,
+    size: int,
+    part_size: int,
+    parallel: int,
+    *,
+    sha256: bool = False,
+    downloads: int = 1,
 ) -> tuple[float, float]:
     """The same with the bare minio client: known-length multipart upload, streamed get
     (with ``sha256``: hashing the bytes on both ways, what verification costs by itself)."""
@@ -152,25 +166,27 @@ def time_raw(
     client.put_object(
         bucket, key, src, length=size, part_size=part_size, num_parallel_uploads=parallel
     )
-    t1 = time.perf_counter()
-    resp = client.get_object(bucket, key)
-    try:
-        if sha256:
-            h = hashlib.sha256()
+    upload = time.perf_counter() - t0
+    times = []
+    for _ in range(downloads):
+        t1 = time.perf_counter()
+        resp = client.get_object(bucket, key)
+        try:
+            h = hashlib.sha256() if sha256 else None
             got = 0
             for chunk in resp.stream(BLOCK):
-                h.update(chunk)
+                if h is not None:
+                    h.update(chunk)
                 got += len(chunk)
-            h.hexdigest()
-        else:
-            got = drain(resp.stream(BLOCK))
-    finally:
-        resp.close()
-        resp.release_conn()
-    t2 = time.perf_counter()
-    assert got == size
+            if h is not None:
+                h.hexdigest()
+        finally:
+            resp.close()
+            resp.release_conn()
+        times.append(time.perf_counter() - t1)
+        assert got == size
     client.remove_object(bucket, key)
-    return t1 - t0, t2 - t1
+    return upload, statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--size", default="256MiB", help="bytes per transfer (default 256MiB)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--downloads", type=int, default=3, help="downloads per upload (median)")
     ap.add_argument("--mode", choices=["spool", "stream", "both"], default="spool")
     ap.add_argument("--part-size", default="16MiB")
     ap.add_argument("--parallel", type=int, default=3)
@@ -242,13 +259,19 @@ def main(argv: list[str] | None = None) -> int:
                 if name.startswith("raw"):
                     results[name].append(
                         time_raw(
-                            client, bucket, size, part_size, args.parallel, sha256=name != "raw"
+                            client,
+                            bucket,
+                            size,
+                            part_size,
+                            args.parallel,
+                            sha256=name != "raw",
+                            downloads=args.downloads,
                         )
                     )
                 elif name == "known":
                     results[name].append(time_put_get(stores[modes[0]], size, checksum_known=True))
                 else:
-                    results[name].append(time_put_get(stores[name], size))
+                    results[name].append(time_put_get(stores[name], size, downloads=args.downloads))
 
         def mbps(seconds: list[float]) -> float:
             return size / statistics.median(seconds) / 1e6

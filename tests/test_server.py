@@ -397,3 +397,14 @@ def test_default_serve_uses_lineage_data(tmp_path: Path) -> None:
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "stopped" in out
+
+
+def test_get_without_options_returns_everything(sqlite_server: LineageServer) -> None:
+    """MLMD's server pages only when asked to: no options means every node."""
+    s = stub(sqlite_server)
+    type_id = s.PutArtifactType(svc.PutArtifactTypeRequest(artifact_type=pb.ArtifactType(name="T"))).type_id
+    s.PutArtifacts(svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=type_id) for _ in range(150)]))
+    everything = s.GetArtifacts(svc.GetArtifactsRequest())
+    assert len(everything.artifacts) == 150 and not everything.next_page_token
+    page = s.GetArtifacts(svc.GetArtifactsRequest(options=pb.ListOperationOptions(max_result_size=100)))
+    assert len(page.artifacts) == 100 and page.next_page_token

@@ -334,21 +334,21 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
     @rpc
     def GetArtifacts(self, request: Any, store: Store) -> Any:
-        found, token = store.list_nodes("artifact", list_options(request) or ListOptions())
+        found, token = _list(store, "artifact", request)
         return _page(
             svc.GetArtifactsResponse(artifacts=[cv.artifact_to_pb(a) for a in found]), token
         )
 
     @rpc
     def GetExecutions(self, request: Any, store: Store) -> Any:
-        found, token = store.list_nodes("execution", list_options(request) or ListOptions())
+        found, token = _list(store, "execution", request)
         return _page(
             svc.GetExecutionsResponse(executions=[cv.execution_to_pb(e) for e in found]), token
         )
 
     @rpc
     def GetContexts(self, request: Any, store: Store) -> Any:
-        found, token = store.list_nodes("context", list_options(request) or ListOptions())
+        found, token = _list(store, "context", request)
         return _page(svc.GetContextsResponse(contexts=[cv.context_to_pb(c) for c in found]), token)
 
     @rpc
@@ -610,6 +610,14 @@ def _without_external_id(types: list[Any]) -> list[Any]:
     for t in types:
         t.external_id = None
     return types
+
+
+def _list(store: Store, kind: str, request: Any) -> tuple[list[Any], str | None]:
+    """With options, one page; without, every node (as MLMD's server answers)."""
+    options = list_options(request)
+    if options is None:
+        return store.list_all(kind), None
+    return store.list_nodes(kind, options)
 
 
 def _page(response: Any, token: str | None) -> Any:
