@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--downloads", type=int, default=3, help="downloads per upload (median)")
     ap.add_argument("--mode", choices=["spool", "stream", "both"], default="spool")
-    ap.add_argument("--part-size", default="16MiB")
+    ap.add_argument("--part-size", default="8MiB")
     ap.add_argument("--parallel", type=int, default=3)
     ap.add_argument("--rss-size", default="2GiB", help="bytes for the memory check; 0 skips it")
     ap.add_argument("--endpoint", help="use this S3 server instead of starting moto_server")

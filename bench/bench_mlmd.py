@@ -29,10 +29,11 @@ stores would take hours on a small machine):
    the startup time is printed).
 2. **Timed**: ``--timed-steps`` more steps, one ``PutExecution`` each, through the
    client, in ``--rounds`` rounds alternating MLMD and ours (so a burst of load from
-   other processes hits both); then ``--lineage-samples`` lineage queries, alternating
-   too, on runs spread evenly over the whole store (bulk-loaded and timed ones). Each
-   lineage answer is checked: both stores must return the same artifacts (by URI),
-   the same number of executions, events and contexts, and the whole run.
+   other processes hits both). Then, with every size's stores still open,
+   ``--lineage-samples`` lineage queries per store and size on runs spread evenly over
+   the whole store (bulk-loaded and timed ones), in rounds alternating sizes and
+   stores. Each lineage answer is checked: both stores must return the same artifacts
+   (by URI), the same number of executions, events and contexts, and the whole run.
 
 Targets checked at the end: ingest per step at least as fast as MLMD; lineage at
 least 10x faster than MLMD at the largest size; our lineage at the largest size within
@@ -40,8 +41,9 @@ least 10x faster than MLMD at the largest size; our lineage at the largest size 
 
 Run with the project's venv: ``.venv/bin/python bench/bench_mlmd.py`` (``--help``).
 ``--profile`` runs our server under ``bench/bench_mlmd_server.py``, which counts SQL
-statements and their time per RPC and keeps a cProfile of the handler threads (timings
-are then inflated; use it to see *why*, not *how fast*).
+statements and their time per RPC (cheap); ``--cprofile`` adds a cProfile of the
+handlers (times inflate); ``--server-patch`` measures suggested store changes as
+monkeypatches. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -467,6 +469,29 @@ class SizeResult:
         return self.mlmd_lineage.p50 / self.ours_lineage.p50
 
 
+@dataclass
+class Setup:
+    """One size: both stores, our server, and what was measured on them so far."""
+
+    executions: int
+    here: Path
+    server: Server
+    profile_dir: Path | None = None
+    stores: dict[str, metadata_store.MetadataStore] = field(default_factory=dict)
+    client_rpcs: dict[str, list[float]] | None = None
+    bulk_runs: int = 0
+    executions_after: int = 0
+    samples: list[int] = field(default_factory=list)
+    last_artifact: dict[str, dict[int, int]] = field(default_factory=dict)
+    ingest_times: dict[str, list[float]] = field(default_factory=dict)
+    round_means: dict[str, list[float]] = field(default_factory=dict)
+    lineage_times: dict[str, list[float]] = field(default_factory=dict)
+    answers: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    lineage_nodes: int = 0
+    load_before: str = ""
+    load_after: str = ""
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -498,10 +523,11 @@ class Bench:
             for name in order:
                 store, spent = stores[name], []
                 for r in batch:
-                    previous = None
+                    previous: pb.Artifact | None = None
                     for step in range(self.steps):
                         elapsed, previous = put_step(store, types[name], r, step, previous)
                         spent.append(elapsed)
+                    assert previous is not None
                     last_artifact[name][r] = previous.id
                 times[name].extend(spent)
                 round_means[name].append(1000 * statistics.fmean(spent))
@@ -509,62 +535,9 @@ class Bench:
             run = batch.stop
         return times, round_means, last_artifact
 
-    def lineage(
-        self,
-        stores: dict[str, metadata_store.MetadataStore],
-        samples: list[int],
-        last_artifact: dict[str, dict[int, int]],
-        rounds: int,
-    ) -> tuple[dict[str, list[float]], int]:
-        """Timed lineage queries: per round, each store answers its share of the samples
-        back to back (stores alternating which goes first); then both stores' answers
-        are checked to agree, run by run."""
-        times: dict[str, list[float]] = {name: [] for name in stores}
-        answers: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in stores}
-
-        def query(name: str, run: int) -> tuple[float, dict[str, Any]]:
-            artifact_id = last_artifact[name].get(run, (run + 1) * self.steps)
-            options = lineage_options(artifact_id, self.steps)
-            start = time.perf_counter()
-            graph = stores[name].get_lineage_subgraph(options)
-            return time.perf_counter() - start, lineage_summary(graph)
-
-        for name in stores:  # warm-up, not timed
-            for run in (samples[0], samples[-1]):
-                query(name, run)
-        order = list(stores)
-        per_round = max(1, -(-len(samples) // max(1, rounds)))
-        for first in range(0, len(samples), per_round):
-            batch = samples[first : first + per_round]
-            for name in order:
-                for run in batch:
-                    elapsed, answer = query(name, run)
-                    times[name].append(elapsed)
-                    answers[name][run] = answer
-            order.reverse()
-        nodes = 0
-        expected = (self.steps, self.steps, 2 * self.steps - 1, 1)
-        for run in samples:
-            got = {name: answers[name][run] for name in stores}
-            first_answer, *others = got.values()
-            if any(other != first_answer for other in others):
-                raise AssertionError(
-                    f"run {run}: lineage differs between stores: "
-                    + "; ".join(
-                        f"{name}: {a['artifacts']} artifacts, {a['executions']} executions, "
-                        f"{a['events']} events, {a['contexts']} contexts"
-                        for name, a in got.items()
-                    )
-                )
-            shape = tuple(
-                first_answer[k] for k in ("artifacts", "executions", "events", "contexts")
-            )
-            if shape != expected:
-                raise AssertionError(f"run {run}: lineage {shape}, expected {expected}")
-            nodes = first_answer["artifacts"] + first_answer["executions"]
-        return times, nodes
-
-    def size(self, executions: int) -> SizeResult:
+    def prepare(self, executions: int) -> Setup:
+        """Make both stores of this size, start our server, time the ingest, pick the
+        runs whose lineage is timed later (with every size's servers still up)."""
         args = self.args
         steps = self.steps
         self.log(f"\n== {executions:,} executions ({executions // steps:,} runs of {steps} steps)")
@@ -588,67 +561,130 @@ class Bench:
             f"  ours: lineage serve on port {server.port}, started (adopting the MLMD file) in "
             f"{server.startup_seconds:.1f}s"
         )
-        try:
-            stores = {
-                "mlmd": metadata_store.MetadataStore(mlmd_connection(mlmd_path)),
-                "ours": server.client(),
-            }
-            client_rpcs = time_client_rpcs(stores["ours"]) if args.profile else None
-            types = {name: load_types(store) for name, store in stores.items()}
-            bulk_runs = executions // steps
-            # Warm-up (not timed): a few runs each, so connections and caches are up.
-            warm_runs = 5
-            self.ingest(stores, types, bulk_runs, warm_runs * steps, 1)
-            first_timed = bulk_runs + warm_runs
+        setup = Setup(executions=executions, here=here, server=server, profile_dir=profile_dir)
+        setup.load_before = load_before
+        setup.stores = {
+            "mlmd": metadata_store.MetadataStore(mlmd_connection(mlmd_path)),
+            "ours": server.client(),
+        }
+        setup.client_rpcs = time_client_rpcs(setup.stores["ours"]) if args.profile else None
+        types = {name: load_types(store) for name, store in setup.stores.items()}
+        setup.bulk_runs = executions // steps
+        # Warm-up (not timed): a few runs each, so connections and caches are up.
+        warm_runs = 5
+        self.ingest(setup.stores, types, setup.bulk_runs, warm_runs * steps, 1)
+        first_timed = setup.bulk_runs + warm_runs
+        self.log(
+            f"  timed ingest: {args.timed_steps:,} steps per store in {args.rounds} "
+            "alternating rounds ..."
+        )
+        setup.ingest_times, setup.round_means, setup.last_artifact = self.ingest(
+            setup.stores, types, first_timed, args.timed_steps, args.rounds
+        )
+        setup.executions_after = (first_timed + args.timed_steps // steps) * steps
+        ingest = {name: statistics.fmean(t) * 1000 for name, t in setup.ingest_times.items()}
+        self.log(
+            f"  ingest ms/step  MLMD {ingest['mlmd']:.2f}  ours {ingest['ours']:.2f}  "
+            f"(ours/MLMD {ingest['ours'] / ingest['mlmd']:.2f})"
+        )
+        # Bulk-loaded runs, then the timed ones (which got their ids from each store).
+        candidates = [*range(setup.bulk_runs), *sorted(setup.last_artifact["mlmd"])]
+        count = min(len(candidates), max(2, args.lineage_samples))
+        setup.samples = [
+            candidates[round(i * (len(candidates) - 1) / (count - 1))] for i in range(count)
+        ]
+        return setup
+
+    def query(self, setup: Setup, name: str, run: int) -> tuple[float, dict[str, Any]]:
+        artifact_id = setup.last_artifact[name].get(run, (run + 1) * self.steps)
+        options = lineage_options(artifact_id, self.steps)
+        start = time.perf_counter()
+        graph = setup.stores[name].get_lineage_subgraph(options)
+        return time.perf_counter() - start, lineage_summary(graph)
+
+    def lineage(self, setups: list[Setup]) -> None:
+        """Timed lineage queries on every size at once: per round, each size's stores
+        answer that round's share of its samples back to back, the order of sizes and of
+        stores alternating between rounds, so load from other processes is shared out
+        evenly (this matters most for comparing our own sizes). Then both stores'
+        answers are checked to agree, run by run."""
+        rounds = max(1, self.args.rounds)
+        self.log(
+            f"\n== lineage: {self.args.lineage_samples} runs per size, sizes and stores "
+            f"alternating in {rounds} rounds ..."
+        )
+        for setup in setups:  # warm-up, not timed
+            for name in setup.stores:
+                for run in (setup.samples[0], setup.samples[-1]):
+                    self.query(setup, name, run)
+        size_order = list(setups)
+        store_order = ["mlmd", "ours"]
+        for index in range(rounds):
+            for setup in size_order:
+                per_round = -(-len(setup.samples) // rounds)
+                batch = setup.samples[index * per_round : (index + 1) * per_round]
+                for name in store_order:
+                    for run in batch:
+                        elapsed, answer = self.query(setup, name, run)
+                        setup.lineage_times.setdefault(name, []).append(elapsed)
+                        setup.answers.setdefault(name, {})[run] = answer
+                store_order.reverse()
+            size_order.reverse()
+        expected = (self.steps, self.steps, 2 * self.steps - 1, 1)
+        for setup in setups:
+            setup.load_after = load_average()
+            for run in setup.samples:
+                got = {name: setup.answers[name][run] for name in setup.stores}
+                first_answer, *others = got.values()
+                if any(other != first_answer for other in others):
+                    raise AssertionError(
+                        f"{setup.executions:,} executions, run {run}: lineage differs: "
+                        + "; ".join(
+                            f"{name}: {a['artifacts']} artifacts, {a['executions']} executions, "
+                            f"{a['events']} events, {a['contexts']} contexts"
+                            for name, a in got.items()
+                        )
+                    )
+                shape = tuple(
+                    first_answer[k] for k in ("artifacts", "executions", "events", "contexts")
+                )
+                if shape != expected:
+                    raise AssertionError(
+                        f"{setup.executions:,} executions, run {run}: lineage {shape}, "
+                        f"expected {expected}"
+                    )
+                setup.lineage_nodes = first_answer["artifacts"] + first_answer["executions"]
+            p50 = {name: pct(t, 0.5) * 1000 for name, t in setup.lineage_times.items()}
             self.log(
-                f"  timed ingest: {args.timed_steps:,} steps per store in {args.rounds} "
-                "alternating rounds ..."
+                f"  {setup.executions:>9,}: lineage p50 ms  MLMD {p50['mlmd']:.2f}  ours "
+                f"{p50['ours']:.2f}  (MLMD/ours {p50['mlmd'] / p50['ours']:.1f}x)"
             )
-            ingest_times, round_means, last_artifact = self.ingest(
-                stores, types, first_timed, args.timed_steps, args.rounds
-            )
-            # Bulk-loaded runs, then the timed ones (which got their ids from each store).
-            candidates = [*range(bulk_runs), *sorted(last_artifact["mlmd"])]
-            count = min(len(candidates), max(2, args.lineage_samples))
-            samples = [
-                candidates[round(i * (len(candidates) - 1) / (count - 1))] for i in range(count)
-            ]
-            self.log(f"  lineage: {len(samples)} runs spread over the store ...")
-            lineage_times, nodes = self.lineage(stores, samples, last_artifact, args.rounds)
-            executions_after = (first_timed + args.timed_steps // steps) * steps
-            del stores
-        finally:
-            server.stop()
-        profile = read_profile(profile_dir) if profile_dir else None
-        if profile is not None and client_rpcs is not None:
+
+    def finish(self, setup: Setup) -> SizeResult:
+        setup.stores.clear()
+        setup.server.stop()
+        profile = read_profile(setup.profile_dir) if setup.profile_dir else None
+        if profile is not None and setup.client_rpcs is not None:
             profile["client"] = {
                 rpc: {"calls": len(ms), "mean_ms": statistics.fmean(ms), "p50_ms": pct(ms, 0.5)}
-                for rpc, ms in client_rpcs.items()
+                for rpc, ms in setup.client_rpcs.items()
             }
         result = SizeResult(
-            executions=executions,
-            runs=bulk_runs,
-            server_startup_s=round(server.startup_seconds, 2),
-            mlmd_ingest=Figures.of(ingest_times["mlmd"], round_means["mlmd"]),
-            ours_ingest=Figures.of(ingest_times["ours"], round_means["ours"]),
-            mlmd_lineage=Figures.of(lineage_times["mlmd"]),
-            ours_lineage=Figures.of(lineage_times["ours"]),
-            lineage_nodes=nodes,
-            executions_after=executions_after,
-            load_before=load_before,
-            load_after=load_average(),
+            executions=setup.executions,
+            runs=setup.bulk_runs,
+            server_startup_s=round(setup.server.startup_seconds, 2),
+            mlmd_ingest=Figures.of(setup.ingest_times["mlmd"], setup.round_means["mlmd"]),
+            ours_ingest=Figures.of(setup.ingest_times["ours"], setup.round_means["ours"]),
+            mlmd_lineage=Figures.of(setup.lineage_times["mlmd"]),
+            ours_lineage=Figures.of(setup.lineage_times["ours"]),
+            lineage_nodes=setup.lineage_nodes,
+            executions_after=setup.executions_after,
+            load_before=setup.load_before,
+            load_after=setup.load_after,
             profile=profile,
         )
-        self.log(
-            f"  ingest ms/step  MLMD {result.mlmd_ingest.mean:.2f}  ours "
-            f"{result.ours_ingest.mean:.2f}  (ours/MLMD {result.ingest_ratio:.2f})"
-        )
-        self.log(
-            f"  lineage p50 ms  MLMD {result.mlmd_lineage.p50:.2f}  ours "
-            f"{result.ours_lineage.p50:.2f}  (speedup {result.lineage_speedup:.1f}x)"
-        )
-        if not args.keep:
-            shutil.rmtree(here, ignore_errors=True)
+        if not self.args.keep:
+            shutil.rmtree(setup.here, ignore_errors=True)
         return result
 
 
@@ -708,7 +744,8 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> tuple[str, di
         f"hops, {2 * steps} nodes each),"
     )
     lines.append(
-        f"    in {args.rounds} rounds alternating the stores; both answers checked equal "
+        f"    after every size was loaded, in {args.rounds} rounds alternating sizes and stores; "
+        "both answers checked equal "
         "(artifact URIs, numbers of executions, events, contexts) and complete."
     )
     lines.append(
@@ -821,7 +858,7 @@ def profile_lines(r: SizeResult, statements: int) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--sizes",
@@ -833,7 +870,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--timed-steps", type=int, default=2000, help="timed PutExecution calls per store (2000)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=4, help="alternating rounds of the timed ingest (4)"
+        "--rounds",
+        type=int,
+        default=4,
+        help="rounds alternating the stores, for ingest and for lineage (4)",
     )
     parser.add_argument(
         "--lineage-samples", type=int, default=50, help="lineage queries per store (50)"
@@ -892,7 +932,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, load average {load_average()}",
         flush=True,
     )
-    results = [bench.size(size) for size in args.sizes]
+    setups: list[Setup] = []
+    try:
+        for size in args.sizes:
+            setups.append(bench.prepare(size))
+        bench.lineage(setups)
+        results = [bench.finish(setup) for setup in setups]
+    finally:
+        for setup in setups:
+            setup.server.stop()
     text, checks = report(results, args)
     print(text)
     elapsed = time.perf_counter() - started

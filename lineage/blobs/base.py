@@ -126,7 +126,7 @@ class _Hasher:
     def update(self, chunk: bytes) -> None:
         if self._threaded and len(chunk) >= _THREADED_HASH_MIN_CHUNK:
             if self._thread is None:
-                self._queue = queue.Queue(maxsize=2)
+                self._queue = queue.Queue(maxsize=1)
                 self._thread = threading.Thread(
                     target=self._run, name="lineage-blob-hash", daemon=True
                 )
@@ -161,6 +161,48 @@ class _Hasher:
     def abandon(self) -> None:
         """Stop the helper thread without needing the digest."""
         self._join()
+
+
+class _ChunkBuffer:
+    """The unread rest of the current chunk, handed out without re-copying the rest."""
+
+    __slots__ = ("buf", "pos")
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.pos = 0
+
+    def __len__(self) -> int:
+        return len(self.buf) - self.pos
+
+    def set(self, chunk: bytes) -> None:
+        self.buf, self.pos = chunk, 0
+
+    def take(self, n: int | None = None) -> bytes:
+        end = len(self.buf) if n is None else min(len(self.buf), self.pos + n)
+        out = self.buf[self.pos : end]  # the whole chunk is not copied
+        self.pos = end
+        if self.pos >= len(self.buf):
+            self.buf, self.pos = b"", 0
+        return out
+
+
+def _read_from(buffer: _ChunkBuffer, next_chunk: Callable[[], bytes | None], n: int) -> bytes:
+    """Up to ``n`` bytes: the buffer's rest, then whole chunks; fewer only at the end."""
+    parts: list[bytes] = []
+    need = n
+    while need > 0:
+        if not len(buffer):
+            chunk = next_chunk()
+            if chunk is None:
+                break
+            buffer.set(chunk)
+        part = buffer.take(need)
+        parts.append(part)
+        need -= len(part)
+    if len(parts) == 1:
+        return parts[0]
+    return b"".join(parts)
 
 
 class _Readable(Protocol):
@@ -246,7 +288,7 @@ class HashingSource:
             self._source = iter(data)
         self._hasher = _Hasher(threaded_hash)
         self.size = 0
-        self._leftover = b""
+        self._leftover = _ChunkBuffer()
         self._eof = False
         self._digest: str | None = None
 
@@ -284,37 +326,19 @@ class HashingSource:
         self.verified = True
 
     def chunks(self) -> Iterator[bytes]:
-        if self._leftover:
-            out, self._leftover = self._leftover, b""
-            yield out
+        if len(self._leftover):
+            yield self._leftover.take()
         while (chunk := self._next()) is not None:
             yield chunk
 
     def read(self, n: int = -1, /) -> bytes:
         if n is None or n < 0:
             return b"".join(self.chunks())
-        if len(self._leftover) >= n:
-            data = self._leftover[:n]
-            self._leftover = self._leftover[n:]
-        else:
-            parts = [self._leftover]
-            have = len(self._leftover)
-            while have < n:
-                chunk = self._next()
-                if chunk is None:
-                    break
-                parts.append(chunk)
-                have += len(chunk)
-            data = parts[0] if len(parts) == 1 else b"".join(parts)
-            if len(data) <= n:
-                self._leftover = b""
-            else:
-                self._leftover = data[n:]
-                data = data[:n]
+        data = _read_from(self._leftover, self._next, n)
         if (
             self._expect_size is not None
             and self.size == self._expect_size
-            and not self._leftover
+            and not len(self._leftover)
             and not self._eof
         ):
             # Every expected byte is out: a reader that knows the length will not ask
@@ -328,7 +352,7 @@ class HashingSource:
 
     @property
     def exhausted(self) -> bool:
-        return self._eof and not self._leftover
+        return self._eof and not len(self._leftover)
 
     def hexdigest(self) -> str:
         if self._digest is None:
@@ -365,7 +389,7 @@ class BlobReader:
         self._close = close
         self._what = what
         self._hasher = _Hasher(hash_threaded) if sha256 is not None else None
-        self._leftover = b""
+        self._leftover = _ChunkBuffer()
         self._done = False
         self._closed = False
 
@@ -374,9 +398,8 @@ class BlobReader:
         return self
 
     def __next__(self) -> bytes:
-        if self._leftover:
-            out, self._leftover = self._leftover, b""
-            return out
+        if len(self._leftover):
+            return self._leftover.take()
         chunk = self._next_chunk()
         if chunk is None:
             raise StopIteration
@@ -430,19 +453,11 @@ class BlobReader:
 
     def read(self, n: int = -1, /) -> bytes:
         if n is None or n < 0:
-            parts = [self._leftover]
-            self._leftover = b""
+            parts = [self._leftover.take()]
             while (chunk := self._next_chunk()) is not None:
                 parts.append(chunk)
             return b"".join(parts)
-        while len(self._leftover) < n:
-            chunk = self._next_chunk()
-            if chunk is None:
-                break
-            self._leftover = self._leftover + chunk if self._leftover else chunk
-        out = self._leftover[:n]
-        self._leftover = self._leftover[n:]
-        return out
+        return _read_from(self._leftover, self._next_chunk, n)
 
     def readall(self) -> bytes:
         return self.read(-1)

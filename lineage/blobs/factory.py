@@ -57,6 +57,7 @@ ENV_VARS: tuple[str, ...] = (
     *S3_REGION_VARS,
     *S3_SECURE_VARS,
     "LINEAGE_S3_CERT_CHECK",
+    "LINEAGE_S3_PUBLIC_ENDPOINT",
     "LINEAGE_S3_UPLOAD_MODE",
     "LINEAGE_S3_PART_SIZE",
     "LINEAGE_S3_PARALLEL_UPLOADS",
@@ -161,7 +162,7 @@ def _open(parsed: ParsedURI, e: _Env, url: str) -> BlobStore:
 
 
 def _open_s3(parsed: ParsedURI, e: _Env) -> BlobStore:
-    from .s3 import S3BlobStore
+    from .s3 import DEFAULT_PART_SIZE, S3BlobStore
 
     endpoint = e.get(*S3_ENDPOINT_VARS)
     if parsed.scheme == "minio" and not endpoint:
@@ -175,7 +176,7 @@ def _open_s3(parsed: ParsedURI, e: _Env) -> BlobStore:
     options: dict[str, Any] = {
         "scheme": parsed.scheme if parsed.scheme != "s3a" else "s3",
         "upload_mode": e.get("LINEAGE_S3_UPLOAD_MODE") or "spool",
-        "part_size": e.size("LINEAGE_S3_PART_SIZE", 16 * 1024 * 1024),
+        "part_size": e.size("LINEAGE_S3_PART_SIZE", DEFAULT_PART_SIZE),
         "parallel_uploads": int(e.number("LINEAGE_S3_PARALLEL_UPLOADS", 3)),
         "spool_dir": e.get("LINEAGE_SPOOL_DIR"),
         "create_bucket": e.flag("LINEAGE_BLOB_CREATE_BUCKET", False),
@@ -193,6 +194,7 @@ def _open_s3(parsed: ParsedURI, e: _Env) -> BlobStore:
         read_timeout=e.number("LINEAGE_S3_READ_TIMEOUT", 120.0),
         retries=int(e.number("LINEAGE_S3_RETRIES", 2)),
         cert_check=e.flag("LINEAGE_S3_CERT_CHECK", True),
+        public_endpoint=e.get("LINEAGE_S3_PUBLIC_ENDPOINT"),
         **options,
     )
 

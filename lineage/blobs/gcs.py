@@ -11,6 +11,7 @@ import contextlib
 import os
 import socket
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -24,11 +25,25 @@ from .fsspec_store import FsspecBlobStore
 __all__ = ["GCSBlobStore", "import_gcsfs"]
 
 
+@contextlib.contextmanager
+def _quiet_google() -> Iterator[None]:
+    """google.api_core warns about Python versions it will drop when its modules load."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+        yield
+
+
 def import_gcsfs() -> Any:
     """Import gcsfs with its experimental gRPC paths off (they stall on emulators)."""
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     try:
-        import gcsfs
+        with _quiet_google():
+            import gcsfs
+
+            # gcsfs imports this lazily on the first upload (from its I/O thread): do it
+            # here, where its import-time warnings are silenced.
+            with contextlib.suppress(ImportError):
+                import gcsfs.extended_gcsfs  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise FailedPrecondition(
             "gs:// blob stores need gcsfs: pip install 'lineage[gcs]'"
@@ -95,7 +110,8 @@ class GCSBlobStore(FsspecBlobStore):
                 kwargs["endpoint_url"] = endpoint_url
             if project:
                 kwargs["project"] = project
-            fs = _filesystem_class(gcsfs, retries)(**kwargs)
+            with _quiet_google():
+                fs = _filesystem_class(gcsfs, retries)(**kwargs)
         root = f"{bucket}/{self.prefix}" if self.prefix else bucket
         super().__init__(fs, root, protocol="gs")
 
@@ -191,6 +207,11 @@ class GCSBlobStore(FsspecBlobStore):
     def _touch(self, key: str) -> None:
         with contextlib.suppress(Exception):
             self.fs.setxattrs(self._path(key), lineage_touched=str(int(time.time())))
+
+    def sha256_of_uri(self, uri: str) -> str | None:
+        if uri.startswith("gcs://"):
+            uri = "gs://" + uri[len("gcs://") :]
+        return super().sha256_of_uri(uri)
 
     def _presign(self, key: str, expires: timedelta) -> str | None:
         try:

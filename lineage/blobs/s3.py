@@ -47,14 +47,27 @@ from minio.error import InvalidResponseError, MinioException, S3Error, ServerErr
 
 from lineage.errors import FailedPrecondition, Internal, InvalidArgument, NotFound, Unavailable
 
-from .base import CHUNK_SIZE, TEMP_DIR, BlobStore, HashingSource, ObjectStat
+from .base import (
+    CHUNK_SIZE,
+    TEMP_DIR,
+    BlobStore,
+    HashingSource,
+    ObjectStat,
+    content_key,
+    sha256_from_key,
+)
 
-__all__ = ["S3BlobStore", "parse_endpoint"]
+__all__ = ["DEFAULT_PART_SIZE", "S3BlobStore", "parse_endpoint"]
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
 MAX_PARTS = 10_000
 MAX_COPY_SIZE = 5 * 1024 * MiB  # above this, minio copies part by part (compose)
+# minio holds (parallel uploads + 1) parts in memory: 8 MiB x 4 keeps an upload near 40 MiB.
+# Uploads of known size get bigger parts when they need more than 10,000; an upload of
+# unknown size (stream mode, or a checksum known but no size) is limited to 10,000 parts,
+# 80 GiB at this size: raise LINEAGE_S3_PART_SIZE for bigger ones.
+DEFAULT_PART_SIZE = 8 * MiB
 
 _ACCESS_CODES = {
     "AccessDenied",
@@ -130,10 +143,11 @@ class S3BlobStore(BlobStore):
         endpoint: str = "s3",
         scheme: str = "s3",
         upload_mode: str = "spool",
-        part_size: int = 16 * MiB,
+        part_size: int = DEFAULT_PART_SIZE,
         parallel_uploads: int = 3,
         spool_dir: str | None = None,
         create_bucket: bool = False,
+        presign_client: Minio | None = None,
     ) -> None:
         if not bucket:
             raise InvalidArgument("an S3 blob store needs a bucket")
@@ -151,6 +165,9 @@ class S3BlobStore(BlobStore):
         self.parallel_uploads = max(1, parallel_uploads)
         self.spool_dir = spool_dir
         self.create_bucket = create_bucket
+        # Presigned URLs are for clients elsewhere (browsers): they may need another
+        # host name than the one the server reaches, e.g. localhost:9000 vs minio:9000.
+        self.presign_client = presign_client or client
         self._bucket_ok = False
         self._lock = threading.Lock()
 
@@ -170,9 +187,11 @@ class S3BlobStore(BlobStore):
         read_timeout: float = 120.0,
         retries: int = 2,
         cert_check: bool = True,
+        public_endpoint: str | None = None,
         **options: Any,
     ) -> S3BlobStore:
-        """A store with its own ``minio.Minio`` client. No endpoint: AWS S3."""
+        """A store with its own ``minio.Minio`` client. No endpoint: AWS S3.
+        ``public_endpoint``: the host presigned URLs name, if not ``endpoint``."""
         if endpoint:
             host, is_secure = parse_endpoint(endpoint, secure=secure)
             region = region or "us-east-1"  # MinIO's default; saves a GetBucketLocation
@@ -199,8 +218,18 @@ class S3BlobStore(BlobStore):
             ),
             cert_check=cert_check,
         )
+        presign_client = None
+        if public_endpoint:
+            public_host, public_secure = parse_endpoint(public_endpoint, secure=secure)
+            # Signing is local computation: this client never connects anywhere.
+            presign_client = Minio(
+                public_host,
+                secure=public_secure,
+                region=region or "us-east-1",
+                credentials=credentials,
+            )
         shown = f"{'https' if is_secure else 'http'}://{host}"
-        return cls(client, bucket, prefix, endpoint=shown, **options)
+        return cls(client, bucket, prefix, endpoint=shown, presign_client=presign_client, **options)
 
     def describe(self) -> str:
         return f"{self.scheme}://{self._full(None)} (endpoint {self.endpoint})"
@@ -447,4 +476,21 @@ class S3BlobStore(BlobStore):
 
     def _presign(self, key: str, expires: timedelta) -> str | None:
         with self._errors("presigning", key):
-            return self.client.presigned_get_object(self.bucket, self._full(key), expires=expires)
+            return self.presign_client.presigned_get_object(
+                self.bucket, self._full(key), expires=expires
+            )
+
+    def sha256_of_uri(self, uri: str) -> str | None:
+        # s3:// and minio:// name the same objects.
+        from .uri import parse_uri
+
+        sha = sha256_from_key(uri)
+        if sha is None:
+            return None
+        try:
+            parsed = parse_uri(uri)
+        except InvalidArgument:
+            return None
+        if parsed.backend != "s3" or parsed.bucket != self.bucket:
+            return None
+        return sha if parsed.key == self._full(content_key(sha)) else None

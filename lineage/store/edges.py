@@ -6,7 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from lineage import model
@@ -34,6 +37,8 @@ def _existing_ids(conn: Connection, kind: NodeKind, ids: set[int]) -> set[int]:
 
 
 def _check_exist(conn: Connection, kind: NodeKind, ids: set[int], what: str) -> None:
+    if not ids:
+        return
     missing = ids - _existing_ids(conn, kind, ids)
     if missing:
         raise InvalidArgument(
@@ -60,7 +65,11 @@ def put_events(
     *,
     check_nodes: bool = True,
     now: int | None = None,
+    known_artifacts: set[int] = frozenset(),  # type: ignore[assignment]
+    known_executions: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> None:
+    """Write events; ids in ``known_*`` were written or read in this transaction and
+    are not checked again."""
     if not events:
         return
     now = now if now is not None else now_ms()
@@ -69,20 +78,31 @@ def put_events(
             raise InvalidArgument("An event must set artifact_id and execution_id.")
         validate_event(event)
     if check_nodes:
-        _check_exist(conn, ARTIFACT, {e.artifact_id for e in events if e.artifact_id}, "event")
-        _check_exist(conn, EXECUTION, {e.execution_id for e in events if e.execution_id}, "event")
+        _check_exist(
+            conn,
+            ARTIFACT,
+            {e.artifact_id for e in events if e.artifact_id} - known_artifacts,
+            "event",
+        )
+        _check_exist(
+            conn,
+            EXECUTION,
+            {e.execution_id for e in events if e.execution_id} - known_executions,
+            "event",
+        )
     path_rows = []
     for event in events:
         try:
             result = conn.execute(
-                event_table.insert().values(
-                    artifact_id=event.artifact_id,
-                    execution_id=event.execution_id,
-                    type=int(event.type or 0),
-                    milliseconds_since_epoch=event.milliseconds_since_epoch
+                event_table.insert(),
+                {
+                    "artifact_id": event.artifact_id,
+                    "execution_id": event.execution_id,
+                    "type": int(event.type or 0),
+                    "milliseconds_since_epoch": event.milliseconds_since_epoch
                     if event.milliseconds_since_epoch is not None
                     else now,
-                )
+                },
             )
         except IntegrityError:
             raise AlreadyExists(
@@ -143,19 +163,25 @@ def put_attributions_and_associations(
     conn: Connection,
     attributions: Sequence[model.Attribution],
     associations: Sequence[model.Association],
+    *,
+    known: bool = False,
 ) -> None:
-    if attributions:
+    """Link contexts to artifacts and executions; ``known``: every id was written or
+    read in this transaction, so existence is not checked again."""
+    if attributions and not known:
         _check_exist(conn, CONTEXT, {a.context_id for a in attributions}, "attribution")
         _check_exist(conn, ARTIFACT, {a.artifact_id for a in attributions}, "attribution")
+    if attributions:
         _insert_missing(
             conn,
             attribution_table,
             "artifact_id",
             [(a.context_id, a.artifact_id) for a in attributions],
         )
-    if associations:
+    if associations and not known:
         _check_exist(conn, CONTEXT, {a.context_id for a in associations}, "association")
         _check_exist(conn, EXECUTION, {a.execution_id for a in associations}, "association")
+    if associations:
         _insert_missing(
             conn,
             association_table,
@@ -165,33 +191,23 @@ def put_attributions_and_associations(
 
 
 def _insert_missing(conn: Connection, table: Any, other: str, pairs: list[tuple[int, int]]) -> None:
-    """Insert the (context, node) pairs not there yet; an existing pair is not an error."""
-    wanted = list(dict.fromkeys(pairs))
-    present: set[tuple[int, int]] = set()
-    for start in range(0, len(wanted), 200):
-        chunk = wanted[start : start + 200]
-        present.update(
-            (int(r[0]), int(r[1]))
-            for r in conn.execute(
-                select(table.c.context_id, table.c[other]).where(
-                    tuple_(table.c.context_id, table.c[other]).in_(chunk)
-                )
-            )
-        )
-    rows = [{"context_id": c, other: n} for c, n in wanted if (c, n) not in present]
+    """Insert the (context, node) pairs not there yet; an existing pair is not an error.
+
+    One INSERT that skips duplicates in the database (also those another writer adds
+    at the same moment); a SELECT of row values first would scan the table on SQLite.
+    """
+    rows = [{"context_id": c, other: n} for c, n in dict.fromkeys(pairs)]
     if not rows:
         return
-    try:
-        with conn.begin_nested():
-            conn.execute(table.insert(), rows)
-    except IntegrityError:
-        # Another writer linked some of the same pairs meanwhile: that is no error.
-        for row in rows:
-            try:
-                with conn.begin_nested():
-                    conn.execute(table.insert(), [row])
-            except IntegrityError:
-                pass
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        statement: Any = sqlite_insert(table).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        statement = postgresql_insert(table).on_conflict_do_nothing()
+    else:  # MySQL / MariaDB: a no-op update on the duplicate key (IGNORE hides other errors)
+        insert = mysql_insert(table)
+        statement = insert.on_duplicate_key_update(context_id=insert.inserted.context_id)
+    conn.execute(statement, rows)
 
 
 # --- parent contexts -----------------------------------------------------------------

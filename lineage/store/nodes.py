@@ -108,18 +108,49 @@ def load_by_ids(conn: Connection, kind: NodeKind, ids: Sequence[int]) -> list[An
 # --- writing ------------------------------------------------------------------------
 
 
-class TypeCache:
-    """Declared properties of the types one call touches, looked up once each."""
+PENDING_TYPES = "lineage_pending_type_cache"
 
-    def __init__(self, conn: Connection, kind: NodeKind) -> None:
+
+class TypeCache:
+    """Declared properties of types, looked up once.
+
+    ``shared`` (one dict per Store) keeps them across calls: a type's properties are
+    only ever added, never changed or removed, so a cached entry can be stale only by
+    missing a property, and a node using one triggers a reload before it is refused.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        kind: NodeKind,
+        shared: dict[tuple[str, int], dict[str, int]] | None = None,
+    ) -> None:
         self.conn = conn
         self.kind = kind
-        self._cache: dict[int, dict[str, int]] = {}
+        self._cache = shared if shared is not None else {}
 
-    def properties(self, type_id: int) -> dict[str, int]:
-        if type_id not in self._cache:
-            self._cache[type_id] = types_ops.type_properties(self.conn, self.kind, type_id)[1]
-        return self._cache[type_id]
+    def properties(self, type_id: int, *, refresh: bool = False) -> dict[str, int]:
+        key = (self.kind.name, type_id)
+        pending: dict[tuple[str, int], dict[str, int]] = self.conn.info.setdefault(
+            PENDING_TYPES, {}
+        )
+        found = None if refresh else pending.get(key) or self._cache.get(key)
+        if found is None:
+            found = types_ops.type_properties(self.conn, self.kind, type_id)[1]
+            # Shared only once the transaction commits (Store.write): a type created
+            # by a transaction that rolls back must not be remembered.
+            pending[key] = found
+        return found
+
+
+def _validate(node: Any, cache: TypeCache) -> None:
+    declared = cache.properties(node.type_id)
+    if any(
+        name not in declared or int(value.kind) != declared[name]
+        for name, value in node.properties.items()
+    ):
+        declared = cache.properties(node.type_id, refresh=True)
+    _validate_properties(node, declared)
 
 
 def _validate_properties(node: Any, declared: dict[str, int]) -> None:
@@ -169,7 +200,7 @@ def _describe_clash(kind: NodeKind, node: Any) -> str:
 def create_node(conn: Connection, kind: NodeKind, node: Any, cache: TypeCache, now: int) -> int:
     if not node.type_id:
         raise InvalidArgument("Type id is missing.")
-    _validate_properties(node, cache.properties(node.type_id))
+    _validate(node, cache)
     if kind.name == "context" and not node.name:
         raise InvalidArgument(
             f"Cannot create node for type_id: {node.type_id}: Context name should not be empty"
@@ -179,7 +210,7 @@ def create_node(conn: Connection, kind: NodeKind, node: Any, cache: TypeCache, n
     values["last_update_time_since_epoch"] = now
     # No savepoint: a clash aborts the whole call (every write is one transaction).
     try:
-        node_id = inserted_id(conn.execute(kind.table.insert().values(**values)))
+        node_id = inserted_id(conn.execute(kind.table.insert(), values))
     except IntegrityError:
         raise AlreadyExists(_describe_clash(kind, node)) from None
     rows = _property_rows(kind, node_id, node)
@@ -265,7 +296,7 @@ def update_node(
             target.custom_properties = dict(node.custom_properties)
         for p in custom:
             _apply(target.custom_properties, node.custom_properties, p)
-    _validate_properties(target, cache.properties(stored.type_id))
+    _validate(target, cache)
     if kind.name == "context" and not target.name:
         raise InvalidArgument(f"Context {node.id}: name should not be empty")
     changed_row = any(getattr(target, f) != getattr(stored, f) for f in plain_fields)
@@ -330,9 +361,10 @@ def put_nodes(
     field_mask_paths: Sequence[str] = (),
     abort_if_latest_updated_time_changed: bool = False,
     now: int | None = None,
+    type_cache: dict[tuple[str, int], dict[str, int]] | None = None,
 ) -> list[int]:
     now = now if now is not None else now_ms()
-    cache = TypeCache(conn, kind)
+    cache = TypeCache(conn, kind, type_cache)
     ids = []
     for node in nodes:
         if node.id:

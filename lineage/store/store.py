@@ -101,6 +101,8 @@ class Store:
     def __init__(self, engine: Engine, *, migrate: bool = True) -> None:
         self.engine = engine
         self._reader = read_only(engine)
+        # Declared properties by (kind, type id); see nodes.TypeCache for why sharing is safe.
+        self.type_cache: dict[tuple[str, int], dict[str, int]] = {}
         if migrate:
             upgrade(engine)
 
@@ -128,7 +130,13 @@ class Store:
         for attempt in range(retries):
             try:
                 with self.engine.begin() as conn:
-                    return work(conn)
+                    try:
+                        result = work(conn)
+                    finally:
+                        learned = conn.info.pop(nodes.PENDING_TYPES, None)
+                if learned:
+                    self.type_cache.update(learned)
+                return result
             except IntegrityError:
                 raise AlreadyExists(
                     "a row with the same unique key was written concurrently"
@@ -145,7 +153,10 @@ class Store:
     def read(self, work: Callable[[Connection], T]) -> T:
         try:
             with self._reader.connect() as conn:
-                return work(conn)
+                try:
+                    return work(conn)
+                finally:
+                    conn.info.pop(nodes.PENDING_TYPES, None)
         except DBAPIError as exc:
             raise _db_error(exc) from None
 
@@ -226,6 +237,7 @@ class Store:
                 items,
                 field_mask_paths=field_mask_paths,
                 abort_if_latest_updated_time_changed=abort_if_latest_updated_time_changed,
+                type_cache=self.type_cache,
             )
         )
 
@@ -401,6 +413,7 @@ class Store:
                 contexts,
                 reuse_context_if_already_exist=reuse_context_if_already_exist,
                 reuse_artifact_if_already_exist_by_external_id=reuse_artifact_if_already_exist_by_external_id,
+                type_cache=self.type_cache,
             )
 
         return self.write(work)
@@ -465,7 +478,7 @@ class Store:
     # --- lineage -----------------------------------------------------------------
 
     def get_lineage_subgraph(
-        self, options: SubgraphOptions, mask: EdgeMask | None = None
+        self, options: SubgraphOptions, mask: EdgeMask | None = None, *, details: bool = True
     ) -> model.LineageGraph:
         if options.starting_artifacts is None and options.starting_executions is None:
             raise InvalidArgument("lineage subgraph: set starting_artifacts or starting_executions")
@@ -500,7 +513,7 @@ class Store:
                 execution_ids -= {
                     e for e in reached.stopped_executions if reached.executions[e] > 0
                 }
-            return _assemble(c, artifact_ids, execution_ids, mask or EdgeMask())
+            return _assemble(c, artifact_ids, execution_ids, mask or EdgeMask(), details)
 
         return self.read(work)
 
@@ -576,10 +589,14 @@ def _db_error(exc: DBAPIError) -> Exception:
 
 
 def _put_contexts_reusing(
-    c: Connection, contexts: Sequence[model.Context], reuse: bool, now: int
+    c: Connection,
+    contexts: Sequence[model.Context],
+    reuse: bool,
+    now: int,
+    type_cache: dict[tuple[str, int], dict[str, int]] | None = None,
 ) -> list[int]:
     ids = []
-    cache = nodes.TypeCache(c, CONTEXT)
+    cache = nodes.TypeCache(c, CONTEXT, type_cache)
     for ctx in contexts:
         if not ctx.id and reuse and ctx.type_id and ctx.name:
             row = c.execute(
@@ -618,10 +635,14 @@ def _create_or_reuse_context(
 
 
 def _put_artifacts_reusing(
-    c: Connection, artifacts: Sequence[model.Artifact], reuse: bool, now: int
+    c: Connection,
+    artifacts: Sequence[model.Artifact],
+    reuse: bool,
+    now: int,
+    type_cache: dict[tuple[str, int], dict[str, int]] | None = None,
 ) -> list[int]:
     ids = []
-    cache = nodes.TypeCache(c, ARTIFACT)
+    cache = nodes.TypeCache(c, ARTIFACT, type_cache)
     for art in artifacts:
         if not art.id and reuse and art.external_id:
             row = c.execute(
@@ -645,20 +666,19 @@ def put_execution_in(
     *,
     reuse_context_if_already_exist: bool = False,
     reuse_artifact_if_already_exist_by_external_id: bool = False,
+    type_cache: dict[tuple[str, int], dict[str, int]] | None = None,
 ) -> tuple[int, list[int], list[int]]:
     now = nodes.now_ms()
+    execution_types = nodes.TypeCache(c, EXECUTION, type_cache)
     if execution.id:
-        execution_id = nodes.update_node(
-            c, EXECUTION, execution, nodes.TypeCache(c, EXECUTION), now
-        )
+        execution_id = nodes.update_node(c, EXECUTION, execution, execution_types, now)
     else:
-        execution_id = nodes.create_node(
-            c, EXECUTION, execution, nodes.TypeCache(c, EXECUTION), now
-        )
+        execution_id = nodes.create_node(c, EXECUTION, execution, execution_types, now)
     artifacts = [pair.artifact for pair in artifact_event_pairs if pair.artifact is not None]
-    put_ids = iter(
-        _put_artifacts_reusing(c, artifacts, reuse_artifact_if_already_exist_by_external_id, now)
+    written_ids = _put_artifacts_reusing(
+        c, artifacts, reuse_artifact_if_already_exist_by_external_id, now, type_cache
     )
+    put_ids = iter(written_ids)
     artifact_ids: list[int] = []
     events: list[model.Event] = []
     for pair in artifact_event_pairs:
@@ -689,25 +709,40 @@ def put_execution_in(
                 "artifact_event_pairs: each pair needs an artifact or an event with artifact_id"
             )
         artifact_ids.append(artifact_id)
-    context_ids = _put_contexts_reusing(c, contexts, reuse_context_if_already_exist, now)
-    # Existing artifacts referred to by id only must exist.
-    edges.put_events(c, events, check_nodes=True, now=now)
+    context_ids = _put_contexts_reusing(
+        c, contexts, reuse_context_if_already_exist, now, type_cache
+    )
+    # Only artifacts named by an event's artifact_id alone still need an existence check.
+    written = set(written_ids)
+    edges.put_events(c, events, now=now, known_artifacts=written, known_executions={execution_id})
     if context_ids:
         edges.put_attributions_and_associations(
             c,
             [model.Attribution(ci, ai) for ci in context_ids for ai in dict.fromkeys(artifact_ids)],
             [model.Association(ci, execution_id) for ci in context_ids],
+            known=True,
         )
     return execution_id, artifact_ids, context_ids
 
 
 def _assemble(
-    c: Connection, artifact_ids: set[int], execution_ids: set[int], mask: EdgeMask
+    c: Connection,
+    artifact_ids: set[int],
+    execution_ids: set[int],
+    mask: EdgeMask,
+    details: bool = True,
 ) -> model.LineageGraph:
+    """The graph of these nodes. Without ``details`` nodes carry only their ids and the
+    type lists hold every type of their kind: the skeleton MLMD's server answers, which
+    its client then fills in with *ByID calls."""
     result = model.LineageGraph()
     parts = mask.parts
-    arts = nodes.load_by_ids(c, ARTIFACT, sorted(artifact_ids))
-    execs = nodes.load_by_ids(c, EXECUTION, sorted(execution_ids))
+    if details:
+        arts = nodes.load_by_ids(c, ARTIFACT, sorted(artifact_ids))
+        execs = nodes.load_by_ids(c, EXECUTION, sorted(execution_ids))
+    else:
+        arts = [model.Artifact(id=i) for i in sorted(artifact_ids)]
+        execs = [model.Execution(id=i) for i in sorted(execution_ids)]
     if "artifacts" in parts:
         result.artifacts = arts
     if "executions" in parts:
@@ -734,7 +769,10 @@ def _assemble(
     context_ids = sorted(
         {a.context_id for a in attributions} | {a.context_id for a in associations}
     )
-    ctxs = nodes.load_by_ids(c, CONTEXT, context_ids) if context_ids else []
+    if not details:
+        ctxs = [model.Context(id=i) for i in context_ids]
+    else:
+        ctxs = nodes.load_by_ids(c, CONTEXT, context_ids) if context_ids else []
     if "contexts" in parts:
         result.contexts = ctxs
     if "attributions" in parts:
@@ -746,6 +784,11 @@ def _assemble(
         ("execution_types", EXECUTION, execs),
         ("context_types", CONTEXT, ctxs),
     ):
-        if key in parts:
-            setattr(result, key, types.get_types_by_id(c, kind, sorted({n.type_id for n in items})))
+        if key not in parts:
+            continue
+        if details:
+            found = types.get_types_by_id(c, kind, sorted({n.type_id for n in items}))
+        else:
+            found = types.get_types(c, kind, include_simple=True)
+        setattr(result, key, found)
     return result

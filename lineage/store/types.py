@@ -206,8 +206,13 @@ def get_type(conn: Connection, kind: NodeKind, name: str, version: str | None = 
     return _build(conn, kind, rows)[0]
 
 
-def get_types(conn: Connection, kind: NodeKind) -> list[Any]:
-    rows = conn.execute(_user_types(kind).order_by(type_table.c.id)).all()
+def get_types(conn: Connection, kind: NodeKind, *, include_simple: bool = False) -> list[Any]:
+    query = (
+        select(type_table).where(type_table.c.type_kind == int(kind.type_kind))
+        if include_simple
+        else _user_types(kind)
+    )
+    rows = conn.execute(query.order_by(type_table.c.id)).all()
     return _build(conn, kind, rows)
 
 

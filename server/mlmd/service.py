@@ -594,7 +594,8 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             raise InvalidArgument(f"read_mask: unknown field(s) {', '.join(sorted(unknown))}")
         mask = EdgeMask(paths) if paths else EdgeMask()
         response = svc.GetLineageSubgraphResponse()
-        cv.lineage_graph_to_pb(store.get_lineage_subgraph(options, mask), response.lineage_subgraph)
+        graph = store.get_lineage_subgraph(options, mask, details=False)
+        cv.lineage_graph_to_pb(graph, response.lineage_subgraph)
         return response
 
 

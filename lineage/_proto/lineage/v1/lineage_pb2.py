@@ -15,7 +15,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18lineage/v1/lineage.proto\x12\nlineage.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x9b\x01\n\x05Value\x12\x13\n\tint_value\x18\x01 \x01(\x03H\x00\x12\x16\n\x0c\x64ouble_value\x18\x02 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x03 \x01(\tH\x00\x12/\n\x0cstruct_value\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12\x14\n\nbool_value\x18\x05 \x01(\x08H\x00\x42\x06\n\x04kind\"4\n\x07\x42lobRef\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0b\n\x03uri\x18\x03 \x01(\t\"\xad\x02\n\x0e\x41rtifactRecord\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x14\n\x0cschema_title\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x05 \x01(\t\x12\r\n\x05state\x18\x06 \x01(\x05\x12K\n\x11\x63ustom_properties\x18\x07 \x03(\x0b\x32\x30.lineage.v1.ArtifactRecord.CustomPropertiesEntry\x12!\n\x04\x62lob\x18\x08 \x01(\x0b\x32\x13.lineage.v1.BlobRef\x1aJ\n\x15\x43ustomPropertiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12 \n\x05value\x18\x02 \x01(\x0b\x32\x11.lineage.v1.Value:\x02\x38\x01\"X\n\x0cStepArtifact\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x05\x12,\n\x08\x61rtifact\x18\x03 \x01(\x0b\x32\x1a.lineage.v1.ArtifactRecord\"\xe6\x04\n\x11ReportStepRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\x0b\n\x03run\x18\x03 \x01(\t\x12\x0c\n\x04step\x18\x04 \x01(\t\x12\x16\n\x0e\x65xecution_type\x18\x05 \x01(\t\x12\r\n\x05state\x18\x06 \x01(\x05\x12\x15\n\rstart_time_ms\x18\x07 \x01(\x03\x12\x13\n\x0b\x65nd_time_ms\x18\x08 \x01(\x03\x12\x41\n\nparameters\x18\t \x03(\x0b\x32-.lineage.v1.ReportStepRequest.ParametersEntry\x12N\n\x11\x63ustom_properties\x18\n \x03(\x0b\x32\x33.lineage.v1.ReportStepRequest.CustomPropertiesEntry\x12(\n\x06inputs\x18\x0b \x03(\x0b\x32\x18.lineage.v1.StepArtifact\x12)\n\x07outputs\x18\x0c \x03(\x0b\x32\x18.lineage.v1.StepArtifact\x12\x11\n\tcache_key\x18\r \x01(\t\x12\x15\n\rerror_message\x18\x0e \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x0f \x01(\x03\x1a\x44\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12 \n\x05value\x18\x02 \x01(\x0b\x32\x11.lineage.v1.Value:\x02\x38\x01\x1aJ\n\x15\x43ustomPropertiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12 \n\x05value\x18\x02 \x01(\x0b\x32\x11.lineage.v1.Value:\x02\x38\x01\"\xaa\x01\n\x12ReportStepResponse\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\x03\x12\x1a\n\x12input_artifact_ids\x18\x02 \x03(\x03\x12\x1b\n\x13output_artifact_ids\x18\x03 \x03(\x03\x12\x1b\n\x13pipeline_context_id\x18\x04 \x01(\x03\x12\x16\n\x0erun_context_id\x18\x05 \x01(\x03\x12\x10\n\x08replayed\x18\x06 \x01(\x08\"*\n\x15\x46indCachedStepRequest\x12\x11\n\tcache_key\x18\x01 \x01(\t\"h\n\x16\x46indCachedStepResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x14\n\x0c\x65xecution_id\x18\x02 \x01(\x03\x12)\n\x07outputs\x18\x03 \x03(\x0b\x32\x18.lineage.v1.StepArtifact\"J\n\x0cUploadHeader\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\x17\n\x0f\x65xpected_sha256\x18\x02 \x01(\t\x12\x13\n\x0b\x61rtifact_id\x18\x03 \x01(\x03\"X\n\x11UploadBlobRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.lineage.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"H\n\x12UploadBlobResponse\x12!\n\x04\x62lob\x18\x01 \x01(\x0b\x32\x13.lineage.v1.BlobRef\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"Z\n\x13\x44ownloadBlobRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x13\n\x0b\x61rtifact_id\x18\x02 \x01(\x03\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x0e\n\x06length\x18\x04 \x01(\x03\"H\n\x14\x44ownloadBlobResponse\x12!\n\x04\x62lob\x18\x01 \x01(\x0b\x32\x13.lineage.v1.BlobRef\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\x32\xda\x02\n\x0eLineageService\x12K\n\nReportStep\x12\x1d.lineage.v1.ReportStepRequest\x1a\x1e.lineage.v1.ReportStepResponse\x12W\n\x0e\x46indCachedStep\x12!.lineage.v1.FindCachedStepRequest\x1a\".lineage.v1.FindCachedStepResponse\x12M\n\nUploadBlob\x12\x1d.lineage.v1.UploadBlobRequest\x1a\x1e.lineage.v1.UploadBlobResponse(\x01\x12S\n\x0c\x44ownloadBlob\x12\x1f.lineage.v1.DownloadBlobRequest\x1a .lineage.v1.DownloadBlobResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18lineage/v1/lineage.proto\x12\nlineage.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x9b\x01\n\x05Value\x12\x13\n\tint_value\x18\x01 \x01(\x03H\x00\x12\x16\n\x0c\x64ouble_value\x18\x02 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x03 \x01(\tH\x00\x12/\n\x0cstruct_value\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12\x14\n\nbool_value\x18\x05 \x01(\x08H\x00\x42\x06\n\x04kind\"4\n\x07\x42lobRef\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0b\n\x03uri\x18\x03 \x01(\t\"\xad\x02\n\x0e\x41rtifactRecord\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x14\n\x0cschema_title\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x05 \x01(\t\x12\r\n\x05state\x18\x06 \x01(\x05\x12K\n\x11\x63ustom_properties\x18\x07 \x03(\x0b\x32\x30.lineage.v1.ArtifactRecord.CustomPropertiesEntry\x12!\n\x04\x62lob\x18\x08 \x01(\x0b\x32\x13.lineage.v1.BlobRef\x1aJ\n\x15\x43ustomPropertiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12 \n\x05value\x18\x02 \x01(\x0b\x32\x11.lineage.v1.Value:\x02\x38\x01\"X\n\x0cStepArtifact\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x05\x12,\n\x08\x61rtifact\x18\x03 \x01(\x0b\x32\x1a.lineage.v1.ArtifactRecord\"\x87\x05\n\x11ReportStepRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\x0b\n\x03run\x18\x03 \x01(\t\x12\x0c\n\x04step\x18\x04 \x01(\t\x12\x16\n\x0e\x65xecution_type\x18\x05 \x01(\t\x12\r\n\x05state\x18\x06 \x01(\x05\x12\x15\n\rstart_time_ms\x18\x07 \x01(\x03\x12\x13\n\x0b\x65nd_time_ms\x18\x08 \x01(\x03\x12\x41\n\nparameters\x18\t \x03(\x0b\x32-.lineage.v1.ReportStepRequest.ParametersEntry\x12N\n\x11\x63ustom_properties\x18\n \x03(\x0b\x32\x33.lineage.v1.ReportStepRequest.CustomPropertiesEntry\x12(\n\x06inputs\x18\x0b \x03(\x0b\x32\x18.lineage.v1.StepArtifact\x12)\n\x07outputs\x18\x0c \x03(\x0b\x32\x18.lineage.v1.StepArtifact\x12\x11\n\tcache_key\x18\r \x01(\t\x12\x15\n\rerror_message\x18\x0e \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x0f \x01(\x03\x12\x1f\n\x17running_idempotency_key\x18\x10 \x01(\t\x1a\x44\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12 \n\x05value\x18\x02 \x01(\x0b\x32\x11.lineage.v1.Value:\x02\x38\x01\x1aJ\n\x15\x43ustomPropertiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12 \n\x05value\x18\x02 \x01(\x0b\x32\x11.lineage.v1.Value:\x02\x38\x01\"\xaa\x01\n\x12ReportStepResponse\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\x03\x12\x1a\n\x12input_artifact_ids\x18\x02 \x03(\x03\x12\x1b\n\x13output_artifact_ids\x18\x03 \x03(\x03\x12\x1b\n\x13pipeline_context_id\x18\x04 \x01(\x03\x12\x16\n\x0erun_context_id\x18\x05 \x01(\x03\x12\x10\n\x08replayed\x18\x06 \x01(\x08\"*\n\x15\x46indCachedStepRequest\x12\x11\n\tcache_key\x18\x01 \x01(\t\"\x89\x02\n\x16\x46indCachedStepResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x14\n\x0c\x65xecution_id\x18\x02 \x01(\x03\x12)\n\x07outputs\x18\x03 \x03(\x0b\x32\x18.lineage.v1.StepArtifact\x12S\n\x11\x63ustom_properties\x18\x04 \x03(\x0b\x32\x38.lineage.v1.FindCachedStepResponse.CustomPropertiesEntry\x1aJ\n\x15\x43ustomPropertiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12 \n\x05value\x18\x02 \x01(\x0b\x32\x11.lineage.v1.Value:\x02\x38\x01\"C\n\x17ResolveArtifactsRequest\x12(\n\x04refs\x18\x01 \x03(\x0b\x32\x1a.lineage.v1.ArtifactRecord\"I\n\x18ResolveArtifactsResponse\x12-\n\tartifacts\x18\x01 \x03(\x0b\x32\x1a.lineage.v1.ArtifactRecord\"J\n\x0cUploadHeader\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\x17\n\x0f\x65xpected_sha256\x18\x02 \x01(\t\x12\x13\n\x0b\x61rtifact_id\x18\x03 \x01(\x03\"X\n\x11UploadBlobRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.lineage.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"H\n\x12UploadBlobResponse\x12!\n\x04\x62lob\x18\x01 \x01(\x0b\x32\x13.lineage.v1.BlobRef\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"Z\n\x13\x44ownloadBlobRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x13\n\x0b\x61rtifact_id\x18\x02 \x01(\x03\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x0e\n\x06length\x18\x04 \x01(\x03\"H\n\x14\x44ownloadBlobResponse\x12!\n\x04\x62lob\x18\x01 \x01(\x0b\x32\x13.lineage.v1.BlobRef\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\x32\xb9\x03\n\x0eLineageService\x12K\n\nReportStep\x12\x1d.lineage.v1.ReportStepRequest\x1a\x1e.lineage.v1.ReportStepResponse\x12W\n\x0e\x46indCachedStep\x12!.lineage.v1.FindCachedStepRequest\x1a\".lineage.v1.FindCachedStepResponse\x12]\n\x10ResolveArtifacts\x12#.lineage.v1.ResolveArtifactsRequest\x1a$.lineage.v1.ResolveArtifactsResponse\x12M\n\nUploadBlob\x12\x1d.lineage.v1.UploadBlobRequest\x1a\x1e.lineage.v1.UploadBlobResponse(\x01\x12S\n\x0c\x44ownloadBlob\x12\x1f.lineage.v1.DownloadBlobRequest\x1a .lineage.v1.DownloadBlobResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -28,6 +28,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _globals['_REPORTSTEPREQUEST_PARAMETERSENTRY']._serialized_options = b'8\001'
   _globals['_REPORTSTEPREQUEST_CUSTOMPROPERTIESENTRY']._options = None
   _globals['_REPORTSTEPREQUEST_CUSTOMPROPERTIESENTRY']._serialized_options = b'8\001'
+  _globals['_FINDCACHEDSTEPRESPONSE_CUSTOMPROPERTIESENTRY']._options = None
+  _globals['_FINDCACHEDSTEPRESPONSE_CUSTOMPROPERTIESENTRY']._serialized_options = b'8\001'
   _globals['_VALUE']._serialized_start=71
   _globals['_VALUE']._serialized_end=226
   _globals['_BLOBREF']._serialized_start=228
@@ -39,27 +41,33 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _globals['_STEPARTIFACT']._serialized_start=586
   _globals['_STEPARTIFACT']._serialized_end=674
   _globals['_REPORTSTEPREQUEST']._serialized_start=677
-  _globals['_REPORTSTEPREQUEST']._serialized_end=1291
-  _globals['_REPORTSTEPREQUEST_PARAMETERSENTRY']._serialized_start=1147
-  _globals['_REPORTSTEPREQUEST_PARAMETERSENTRY']._serialized_end=1215
+  _globals['_REPORTSTEPREQUEST']._serialized_end=1324
+  _globals['_REPORTSTEPREQUEST_PARAMETERSENTRY']._serialized_start=1180
+  _globals['_REPORTSTEPREQUEST_PARAMETERSENTRY']._serialized_end=1248
   _globals['_REPORTSTEPREQUEST_CUSTOMPROPERTIESENTRY']._serialized_start=510
   _globals['_REPORTSTEPREQUEST_CUSTOMPROPERTIESENTRY']._serialized_end=584
-  _globals['_REPORTSTEPRESPONSE']._serialized_start=1294
-  _globals['_REPORTSTEPRESPONSE']._serialized_end=1464
-  _globals['_FINDCACHEDSTEPREQUEST']._serialized_start=1466
-  _globals['_FINDCACHEDSTEPREQUEST']._serialized_end=1508
-  _globals['_FINDCACHEDSTEPRESPONSE']._serialized_start=1510
-  _globals['_FINDCACHEDSTEPRESPONSE']._serialized_end=1614
-  _globals['_UPLOADHEADER']._serialized_start=1616
-  _globals['_UPLOADHEADER']._serialized_end=1690
-  _globals['_UPLOADBLOBREQUEST']._serialized_start=1692
-  _globals['_UPLOADBLOBREQUEST']._serialized_end=1780
-  _globals['_UPLOADBLOBRESPONSE']._serialized_start=1782
-  _globals['_UPLOADBLOBRESPONSE']._serialized_end=1854
-  _globals['_DOWNLOADBLOBREQUEST']._serialized_start=1856
-  _globals['_DOWNLOADBLOBREQUEST']._serialized_end=1946
-  _globals['_DOWNLOADBLOBRESPONSE']._serialized_start=1948
-  _globals['_DOWNLOADBLOBRESPONSE']._serialized_end=2020
-  _globals['_LINEAGESERVICE']._serialized_start=2023
-  _globals['_LINEAGESERVICE']._serialized_end=2369
+  _globals['_REPORTSTEPRESPONSE']._serialized_start=1327
+  _globals['_REPORTSTEPRESPONSE']._serialized_end=1497
+  _globals['_FINDCACHEDSTEPREQUEST']._serialized_start=1499
+  _globals['_FINDCACHEDSTEPREQUEST']._serialized_end=1541
+  _globals['_FINDCACHEDSTEPRESPONSE']._serialized_start=1544
+  _globals['_FINDCACHEDSTEPRESPONSE']._serialized_end=1809
+  _globals['_FINDCACHEDSTEPRESPONSE_CUSTOMPROPERTIESENTRY']._serialized_start=510
+  _globals['_FINDCACHEDSTEPRESPONSE_CUSTOMPROPERTIESENTRY']._serialized_end=584
+  _globals['_RESOLVEARTIFACTSREQUEST']._serialized_start=1811
+  _globals['_RESOLVEARTIFACTSREQUEST']._serialized_end=1878
+  _globals['_RESOLVEARTIFACTSRESPONSE']._serialized_start=1880
+  _globals['_RESOLVEARTIFACTSRESPONSE']._serialized_end=1953
+  _globals['_UPLOADHEADER']._serialized_start=1955
+  _globals['_UPLOADHEADER']._serialized_end=2029
+  _globals['_UPLOADBLOBREQUEST']._serialized_start=2031
+  _globals['_UPLOADBLOBREQUEST']._serialized_end=2119
+  _globals['_UPLOADBLOBRESPONSE']._serialized_start=2121
+  _globals['_UPLOADBLOBRESPONSE']._serialized_end=2193
+  _globals['_DOWNLOADBLOBREQUEST']._serialized_start=2195
+  _globals['_DOWNLOADBLOBREQUEST']._serialized_end=2285
+  _globals['_DOWNLOADBLOBRESPONSE']._serialized_start=2287
+  _globals['_DOWNLOADBLOBRESPONSE']._serialized_end=2359
+  _globals['_LINEAGESERVICE']._serialized_start=2362
+  _globals['_LINEAGESERVICE']._serialized_end=2803
 # @@protoc_insertion_point(module_scope)

@@ -68,7 +68,7 @@ class StepArtifact(_message.Message):
     def __init__(self, key: _Optional[str] = ..., index: _Optional[int] = ..., artifact: _Optional[_Union[ArtifactRecord, _Mapping]] = ...) -> None: ...
 
 class ReportStepRequest(_message.Message):
-    __slots__ = ("idempotency_key", "pipeline", "run", "step", "execution_type", "state", "start_time_ms", "end_time_ms", "parameters", "custom_properties", "inputs", "outputs", "cache_key", "error_message", "execution_id")
+    __slots__ = ("idempotency_key", "pipeline", "run", "step", "execution_type", "state", "start_time_ms", "end_time_ms", "parameters", "custom_properties", "inputs", "outputs", "cache_key", "error_message", "execution_id", "running_idempotency_key")
     class ParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +98,7 @@ class ReportStepRequest(_message.Message):
     CACHE_KEY_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     pipeline: str
     run: str
@@ -113,7 +114,8 @@ class ReportStepRequest(_message.Message):
     cache_key: str
     error_message: str
     execution_id: int
-    def __init__(self, idempotency_key: _Optional[str] = ..., pipeline: _Optional[str] = ..., run: _Optional[str] = ..., step: _Optional[str] = ..., execution_type: _Optional[str] = ..., state: _Optional[int] = ..., start_time_ms: _Optional[int] = ..., end_time_ms: _Optional[int] = ..., parameters: _Optional[_Mapping[str, Value]] = ..., custom_properties: _Optional[_Mapping[str, Value]] = ..., inputs: _Optional[_Iterable[_Union[StepArtifact, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[StepArtifact, _Mapping]]] = ..., cache_key: _Optional[str] = ..., error_message: _Optional[str] = ..., execution_id: _Optional[int] = ...) -> None: ...
+    running_idempotency_key: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., pipeline: _Optional[str] = ..., run: _Optional[str] = ..., step: _Optional[str] = ..., execution_type: _Optional[str] = ..., state: _Optional[int] = ..., start_time_ms: _Optional[int] = ..., end_time_ms: _Optional[int] = ..., parameters: _Optional[_Mapping[str, Value]] = ..., custom_properties: _Optional[_Mapping[str, Value]] = ..., inputs: _Optional[_Iterable[_Union[StepArtifact, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[StepArtifact, _Mapping]]] = ..., cache_key: _Optional[str] = ..., error_message: _Optional[str] = ..., execution_id: _Optional[int] = ..., running_idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ReportStepResponse(_message.Message):
     __slots__ = ("execution_id", "input_artifact_ids", "output_artifact_ids", "pipeline_context_id", "run_context_id", "replayed")
@@ -138,14 +140,35 @@ class FindCachedStepRequest(_message.Message):
     def __init__(self, cache_key: _Optional[str] = ...) -> None: ...
 
 class FindCachedStepResponse(_message.Message):
-    __slots__ = ("found", "execution_id", "outputs")
+    __slots__ = ("found", "execution_id", "outputs", "custom_properties")
+    class CustomPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Value
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Value, _Mapping]] = ...) -> None: ...
     FOUND_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOM_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     found: bool
     execution_id: int
     outputs: _containers.RepeatedCompositeFieldContainer[StepArtifact]
-    def __init__(self, found: bool = ..., execution_id: _Optional[int] = ..., outputs: _Optional[_Iterable[_Union[StepArtifact, _Mapping]]] = ...) -> None: ...
+    custom_properties: _containers.MessageMap[str, Value]
+    def __init__(self, found: bool = ..., execution_id: _Optional[int] = ..., outputs: _Optional[_Iterable[_Union[StepArtifact, _Mapping]]] = ..., custom_properties: _Optional[_Mapping[str, Value]] = ...) -> None: ...
+
+class ResolveArtifactsRequest(_message.Message):
+    __slots__ = ("refs",)
+    REFS_FIELD_NUMBER: _ClassVar[int]
+    refs: _containers.RepeatedCompositeFieldContainer[ArtifactRecord]
+    def __init__(self, refs: _Optional[_Iterable[_Union[ArtifactRecord, _Mapping]]] = ...) -> None: ...
+
+class ResolveArtifactsResponse(_message.Message):
+    __slots__ = ("artifacts",)
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    artifacts: _containers.RepeatedCompositeFieldContainer[ArtifactRecord]
+    def __init__(self, artifacts: _Optional[_Iterable[_Union[ArtifactRecord, _Mapping]]] = ...) -> None: ...
 
 class UploadHeader(_message.Message):
     __slots__ = ("size", "expected_sha256", "artifact_id")

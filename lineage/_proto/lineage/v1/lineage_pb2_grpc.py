@@ -24,6 +24,11 @@ class LineageServiceStub(object):
                 request_serializer=lineage_dot_v1_dot_lineage__pb2.FindCachedStepRequest.SerializeToString,
                 response_deserializer=lineage_dot_v1_dot_lineage__pb2.FindCachedStepResponse.FromString,
                 )
+        self.ResolveArtifacts = channel.unary_unary(
+                '/lineage.v1.LineageService/ResolveArtifacts',
+                request_serializer=lineage_dot_v1_dot_lineage__pb2.ResolveArtifactsRequest.SerializeToString,
+                response_deserializer=lineage_dot_v1_dot_lineage__pb2.ResolveArtifactsResponse.FromString,
+                )
         self.UploadBlob = channel.stream_unary(
                 '/lineage.v1.LineageService/UploadBlob',
                 request_serializer=lineage_dot_v1_dot_lineage__pb2.UploadBlobRequest.SerializeToString,
@@ -50,6 +55,13 @@ class LineageServiceServicer(object):
 
     def FindCachedStep(self, request, context):
         """A COMPLETE execution with the same cache key, with its outputs, if there is one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveArtifacts(self, request, context):
+        """Look artifacts up by id, external_id or uri (what a step's inputs refer to).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -82,6 +94,11 @@ def add_LineageServiceServicer_to_server(servicer, server):
                     servicer.FindCachedStep,
                     request_deserializer=lineage_dot_v1_dot_lineage__pb2.FindCachedStepRequest.FromString,
                     response_serializer=lineage_dot_v1_dot_lineage__pb2.FindCachedStepResponse.SerializeToString,
+            ),
+            'ResolveArtifacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveArtifacts,
+                    request_deserializer=lineage_dot_v1_dot_lineage__pb2.ResolveArtifactsRequest.FromString,
+                    response_serializer=lineage_dot_v1_dot_lineage__pb2.ResolveArtifactsResponse.SerializeToString,
             ),
             'UploadBlob': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadBlob,
@@ -134,6 +151,23 @@ class LineageService(object):
         return grpc.experimental.unary_unary(request, target, '/lineage.v1.LineageService/FindCachedStep',
             lineage_dot_v1_dot_lineage__pb2.FindCachedStepRequest.SerializeToString,
             lineage_dot_v1_dot_lineage__pb2.FindCachedStepResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ResolveArtifacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/lineage.v1.LineageService/ResolveArtifacts',
+            lineage_dot_v1_dot_lineage__pb2.ResolveArtifactsRequest.SerializeToString,
+            lineage_dot_v1_dot_lineage__pb2.ResolveArtifactsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -1,0 +1,1 @@
+"""``lineage demo``: a small real scikit-learn training pipeline recorded through the SDK."""
