@@ -9,17 +9,25 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /src
 
-# Pinned dependencies first: this layer is rebuilt only when the lock changes.
-COPY requirements.lock ./
-RUN pip install -r requirements.lock
+# Dependencies first (this layer is rebuilt only when they change): what the base install
+# and the server, gcs and viewers extras need, at the versions pinned in requirements.lock.
+# The lock covers every extra, tests and tools included; used as constraints, it pins
+# without installing pytest, playwright and the rest into the image.
+COPY pyproject.toml requirements.lock ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies'] + [d for e in ('server', 'gcs', 'viewers') \
+for d in p['optional-dependencies'][e]]))" > /tmp/requirements.txt \
+    && pip install -c requirements.lock -r /tmp/requirements.txt
 
-COPY pyproject.toml README.md ./
+COPY README.md ./
 COPY lineage ./lineage
 COPY server ./server
 COPY client ./client
 COPY viewers ./viewers
 COPY proto ./proto
-RUN pip install ".[server,gcs,viewers]" && rm -rf /src
+RUN pip install -c requirements.lock --no-deps ".[server,gcs,viewers]" \
+    && pip check \
+    && rm -rf /src /tmp/requirements.txt
 
 RUN useradd --system --uid 10001 --home-dir /var/lib/lineage lineage \
     && mkdir -p /var/lib/lineage/spool /var/lib/lineage/blobs \

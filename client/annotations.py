@@ -93,12 +93,28 @@ def read_signature(func: Callable[..., Any]) -> tuple[inspect.Signature, dict[st
     signature = inspect.signature(func)
     try:
         hints = typing.get_type_hints(func, include_extras=True)
-    except Exception:  # unresolvable forward references: use what is written
-        hints = {
-            name: p.annotation
-            for name, p in signature.parameters.items()
-            if p.annotation is not inspect.Parameter.empty
-        }
+    except Exception:  # some forward reference does not resolve: one by one
+        hints = {}
+        namespace = dict(getattr(func, "__globals__", {}))
+        try:
+            namespace.update(inspect.getclosurevars(func).nonlocals)
+        except (TypeError, ValueError):
+            pass
+        for name, p in signature.parameters.items():
+            annotation = p.annotation
+            if isinstance(annotation, str):
+                try:
+                    annotation = eval(annotation, namespace)  # noqa: S307 - the author's own code
+                except Exception as exc:
+                    if "Input[" in annotation or "Output[" in annotation:
+                        raise AnnotationError(
+                            f"{where}: cannot resolve the annotation {annotation!r} of "
+                            f"parameter {name!r} ({exc}); import the names it uses at module "
+                            "level"
+                        ) from None
+                    continue
+            if annotation is not inspect.Parameter.empty:
+                hints[name] = annotation
     artifacts: dict[str, ArtifactParam] = {}
     for name, parameter in signature.parameters.items():
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):

@@ -182,9 +182,10 @@ def step(func: Callable[..., Any], /) -> StepFunction: ...
 
 @overload
 def step(
-    name: str | None = None,
+    step_name: str | None = None,
     /,
     *,
+    name: str | None = None,
     cache: bool | None = None,
     version: str | None = None,
     inputs: Mapping[str, Any] | None = None,
@@ -196,6 +197,7 @@ def step(
     func_or_name: Any = None,
     /,
     *,
+    name: str | None = None,
     cache: bool | None = None,
     version: str | None = None,
     inputs: Mapping[str, Any] | None = None,
@@ -209,7 +211,13 @@ def step(
       (caching only with ``cache=True``; see ``Run.step``).
     """
     if callable(func_or_name) and not isinstance(func_or_name, str):
-        return StepFunction(func_or_name, cache=True if cache is None else cache, version=version)
+        return StepFunction(
+            func_or_name, name=name, cache=True if cache is None else cache, version=version
+        )
     if func_or_name is not None and not isinstance(func_or_name, str):
         raise TypeError(f"lineage.step(...) takes a function or a step name, got {func_or_name!r}")
-    return StepSpec(func_or_name, cache=cache, version=version, inputs=inputs, params=params)
+    if func_or_name is not None and name is not None:
+        raise TypeError("lineage.step(...): give the name once, positionally or as name=")
+    return StepSpec(
+        func_or_name or name, cache=cache, version=version, inputs=inputs, params=params
+    )

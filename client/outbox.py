@@ -97,8 +97,9 @@ class Outbox:
                     self._warned_no_blobs = True
                     warnings.warn(
                         f"{transport.target.describe()} takes no artifact bytes (no blob "
-                        "service): artifacts are recorded with their URIs only; upgrade the "
-                        "server to store their bytes",
+                        "service): artifacts are recorded with their URIs only, and the files "
+                        "of step outputs stay where they were written; upgrade the server to "
+                        "store their bytes",
                         BlobWarning,
                         stacklevel=4,
                     )

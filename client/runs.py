@@ -44,6 +44,7 @@ from lineage.steps import (
     ArtifactRecord,
     CachedStep,
     StepArtifact,
+    StepBlob,
     StepReport,
 )
 
@@ -145,6 +146,10 @@ class Run:
                 stacklevel=2,
             )
             return
+        if not all([step._detach_outputs() for step in self.steps]):
+            # Some outputs' bytes are nowhere else (the store takes no blobs): their
+            # recorded URIs point here, so the files stay.
+            return
         shutil.rmtree(self._work, ignore_errors=True)
         self._work = None
 
@@ -210,10 +215,23 @@ class _Input:
 
 
 def _metadata_identity(metadata: Mapping[str, Any]) -> str:
+    """Metadata as the store keeps it (numbers as doubles, no display name), so an
+    in-process output and the same artifact read back from the store count the same."""
     try:
-        return caching.canonical(caching.plain_value(dict(metadata), "metadata"))
+        props = metadata_to_custom_properties(dict(metadata))
     except (TypeError, ValueError):
         return repr(sorted(metadata.items()))
+    return _props_identity(props)
+
+
+def _props_identity(props: Mapping[str, Any]) -> str:
+    kept = {
+        k: v for k, v in props.items() if k != "display_name" and not k.startswith("lineage_")
+    }
+    try:
+        return caching.canonical(caching.plain_value(kept, "metadata"))
+    except (TypeError, ValueError):
+        return repr(sorted(kept.items()))
 
 
 def _record_metadata(record: ArtifactRecord) -> dict[str, Any]:
@@ -264,6 +282,7 @@ class StepContext:
         self.cache_key = ""
         self._inputs: list[_Input] = []
         self._work_paths: dict[str, str] = {}
+        self._stored: set[str] = set()  # outputs whose bytes the store or the spool has
         self._cached_step: CachedStep | None = None
         self._key = uuid.uuid4().hex
         self._dir: Path | None = None
@@ -348,13 +367,15 @@ class StepContext:
     def start(self) -> None:
         self._started_ms = _now_ms()
         self._resolve_inputs()
-        if self._cache:
+        if self._cache or self._fingerprint:
+            # Recorded even when not looked up, so a later run with caching on can hit it.
             self.cache_key = caching.cache_key(
                 self.name,
                 self._fingerprint,
                 self.params,
                 {f"{i.key}[{i.index}]": i.identity for i in self._inputs},
             )
+        if self._cache:
             try:
                 self._cached_step = self._client.transport.find_cached(self.cache_key)
             except errors.Unavailable as exc:
@@ -408,11 +429,54 @@ class StepContext:
         )
         delivery = self._deliver(final, uploads)
         self.state = "COMPLETE"
+        if delivery.spooled:
+            self._stored.update(self.outputs)  # the spool keeps copies of the bytes
+        else:
+            self._stored.update(o.key for o in outputs if o.artifact.blob is not None)
         if delivery.result is not None:
             for item, artifact_id in zip(outputs, delivery.result.output_artifact_ids, strict=True):
-                ref = ref_of(self.outputs[item.key])
+                artifact = self.outputs[item.key]
+                ref = ref_of(artifact)
                 if ref is not None:
                     ref.id = artifact_id
+                if item.artifact.blob is not None and artifact.uri == self._work_paths.get(
+                    item.key
+                ):
+                    artifact.uri = item.artifact.uri  # where the store keeps the bytes
+
+    def _detach_outputs(self) -> bool:
+        """The run's work directory is going away: outputs whose bytes the store (or the
+        spool) has are read from there on first use of ``.path``. False if some output's
+        bytes are only in the work directory."""
+        transport = self._client.transport
+        spool_blobs = self._client.spool.blobs_dir
+        detached = True
+        for name, artifact in self.outputs.items():
+            work = self._work_paths.get(name)
+            ref = ref_of(artifact)
+            if work is None or ref is None or local_of(artifact) != work:
+                continue
+            if not ref.sha256:
+                continue
+            if name not in self._stored:
+                detached = False
+                continue
+
+            def fetch(ref: ArtifactRef = ref, artifact_id: int = 0) -> str:
+                def copy(handle: Any) -> None:
+                    spooled = spool_blobs / ref.sha256
+                    if spooled.exists():
+                        with open(spooled, "rb") as source:
+                            shutil.copyfileobj(source, handle)
+                        return
+                    blob = StepBlob(ref.sha256, ref.size, "")
+                    transport.download(blob, ref.id, handle)
+
+                return str(files.cached_blob(ref.sha256, ref.size or None, ref.archive, copy))
+
+            artifact.__dict__["_lineage_local"] = None
+            artifact.__dict__["_lineage_fetch"] = fetch
+        return detached
 
     def _fail(self, message: str, end: int) -> None:
         self.state = "FAILED"
@@ -530,7 +594,7 @@ class StepContext:
         identity: dict[str, Any] = (
             {"sha256": record.blob.sha256} if record.blob else {"id": record.id}
         )
-        identity["metadata"] = _metadata_identity(metadata)
+        identity["metadata"] = _props_identity(record.custom_properties)
         archive = record.custom_properties.get(files.ARCHIVE_PROPERTY)
         ref = ArtifactRef(
             id=record.id,

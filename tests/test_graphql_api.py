@@ -132,9 +132,9 @@ def test_artifacts_filter_language_type_state_and_time(served: Served) -> None:
     # states, and a filter combined with the other arguments (AND)
     assert served.data_of(ARTIFACTS, states=["DELETED"])["artifacts"]["totalCount"] == 0
     live_models = served.data_of(ARTIFACTS, types=["system.Model"], states=["LIVE", "PENDING"])
-    assert live_models["artifacts"]["totalCount"] == len(
-        [r for r in data.runs if r.model_id]
-    ) - (1 if _mutated_state(served) else 0)
+    assert live_models["artifacts"]["totalCount"] == len([r for r in data.runs if r.model_id]) - (
+        1 if _mutated_state(served) else 0
+    )
     # time range: everything created after the 6th model, and before it
     sixth = served.data_of(ARTIFACTS, filter=f"id = {models[5]}")["artifacts"]["edges"][0]
     created = sixth["node"]["createTimeSinceEpoch"]
@@ -194,9 +194,7 @@ def test_relay_paging_forward_backward_and_ordering(served: Served) -> None:
     first = served.data_of(ARTIFACTS, order=order, first=7)["artifacts"]
     rest = served.data_of(ARTIFACTS, order=order, first=100, after=first["pageInfo"]["endCursor"])
     desc = _ids(first) + _ids(rest["artifacts"])
-    times = {
-        e["node"]["mlmdId"]: e["node"]["createTimeSinceEpoch"] for e in everything["edges"]
-    }
+    times = {e["node"]["mlmdId"]: e["node"]["createTimeSinceEpoch"] for e in everything["edges"]}
     assert desc == sorted(all_ids, key=lambda i: (times[i], i), reverse=True)
     # a cursor only works with the arguments that made it
     error = served.error_of(ARTIFACTS, first=5, after=first["pageInfo"]["endCursor"])
@@ -233,7 +231,9 @@ def test_executions_and_contexts(served: Served) -> None:
     )["contexts"]
     assert [c["name"] for c in contexts["nodes"]] == ["pipeline-a", "pipeline-b"]
     a = contexts["nodes"][0]
-    assert [c["name"] for c in a["children"]] == [r.name for r in data.runs if r.pipeline == "pipeline-a"]
+    assert [c["name"] for c in a["children"]] == [
+        r.name for r in data.runs if r.pipeline == "pipeline-a"
+    ]
     runs = served.data_of(
         """{ contexts(filter: "type = 'system.PipelineRun' AND name LIKE 'run-1%'") {
              nodes { name executionCount executions(first: 2) { displayName }
@@ -247,9 +247,9 @@ def test_executions_and_contexts(served: Served) -> None:
 
 
 def test_types(served: Served) -> None:
-    got = served.data_of(
-        """{ types { __typename id mlmdId name properties { name type } } }"""
-    )["types"]
+    got = served.data_of("""{ types { __typename id mlmdId name properties { name type } } }""")[
+        "types"
+    ]
     names = {t["name"]: t["__typename"] for t in got}
     assert names["system.Model"] == "ArtifactType"
     assert names["system.ContainerExecution"] == "ExecutionType"
@@ -421,9 +421,14 @@ def test_run_metrics_table_and_comparison(served: Served) -> None:
     assert not any(p["differs"] for p in same["compareRuns"]["parameters"])
     # a context that is no run, a missing run, no runs
     pipeline = str(data.pipeline_ids["pipeline-a"])
-    error = served.error_of("query($ids: [ID!]!) { runMetrics(runIds: $ids) { columns } }", ids=[pipeline])
-    assert error["extensions"]["code"] == "INVALID_ARGUMENT" and "not a system.PipelineRun" in error["message"]
-    error = served.error_of("{ runMetrics(runIds: [\"999999\"]) { columns } }")
+    error = served.error_of(
+        "query($ids: [ID!]!) { runMetrics(runIds: $ids) { columns } }", ids=[pipeline]
+    )
+    assert (
+        error["extensions"]["code"] == "INVALID_ARGUMENT"
+        and "not a system.PipelineRun" in error["message"]
+    )
+    error = served.error_of('{ runMetrics(runIds: ["999999"]) { columns } }')
     assert error["extensions"]["code"] == "NOT_FOUND"
     error = served.error_of("{ compareRuns(runIds: []) { runs { name } } }")
     assert "at least one run" in error["message"]
@@ -466,8 +471,16 @@ def test_lineage_directions_depth_and_edges(served: Served) -> None:
     assert hops[gid("Artifact", run.model_id)] == 0
     assert hops[gid("Execution", run.step_ids["ingest"])] == 3
     edges = {(e["source"], e["target"], e["type"]) for e in up["edges"]}
-    assert (gid("Artifact", run.dataset_id), gid("Execution", run.step_ids["train"]), "INPUT") in edges
-    assert (gid("Execution", run.step_ids["train"]), gid("Artifact", run.model_id), "OUTPUT") in edges
+    assert (
+        gid("Artifact", run.dataset_id),
+        gid("Execution", run.step_ids["train"]),
+        "INPUT",
+    ) in edges
+    assert (
+        gid("Execution", run.step_ids["train"]),
+        gid("Artifact", run.model_id),
+        "OUTPUT",
+    ) in edges
     down = served.data_of(LINEAGE, **{"from": start, "direction": "DOWNSTREAM"})["lineage"]
     assert _lineage_ids(down) == {
         ("a", run.model_id),
@@ -575,9 +588,9 @@ def test_mutations_state_custom_properties_labels_notes(served: Served) -> None:
         )["setNote"]
         assert cleared["note"] is None
     # filtering by label
-    labelled = served.data_of(
-        '{ pipelineRuns(labels: ["team/ml"]) { nodes { name labels } } }'
-    )["pipelineRuns"]["nodes"]
+    labelled = served.data_of('{ pipelineRuns(labels: ["team/ml"]) { nodes { name labels } } }')[
+        "pipelineRuns"
+    ]["nodes"]
     assert labelled == [{"name": run.name, "labels": ["team/ml"]}]
     execs = served.data_of('{ executions(labels: ["team/ml"]) { totalCount } }')
     assert execs["executions"]["totalCount"] == 1
@@ -590,7 +603,10 @@ def test_mutation_validation(served: Served) -> None:
         setCustomProperties(id: $id, set: $set, remove: $remove) { id } }"""
     cases = [
         ({"set": [{"name": "x"}]}, "set exactly one of intValue"),
-        ({"set": [{"name": "x", "intValue": 1, "stringValue": "a"}]}, "(got intValue, stringValue)"),
+        (
+            {"set": [{"name": "x", "intValue": 1, "stringValue": "a"}]},
+            "(got intValue, stringValue)",
+        ),
         ({"set": [{"name": "", "intValue": 1}]}, "must not be empty"),
         ({"set": [{"name": "a\nb", "intValue": 1}]}, "control characters"),
         ({"set": [{"name": "x" * 300, "intValue": 1}]}, "at most 255 characters"),
@@ -607,7 +623,9 @@ def test_mutation_validation(served: Served) -> None:
     error = served.error_of(set_props, id=artifact, set=[{"name": "x", "intValue": 2**64}])
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "out of range" in error["message"]
-    error = served.error_of(set_props, id=gid("Artifact", 10**9), set=[{"name": "x", "intValue": 1}])
+    error = served.error_of(
+        set_props, id=gid("Artifact", 10**9), set=[{"name": "x", "intValue": 1}]
+    )
     assert error["extensions"]["code"] == "NOT_FOUND"
     error = served.error_of(
         'mutation($id: ID!) { addLabels(id: $id, labels: ["-bad label"]) { id } }', id=artifact
@@ -623,11 +641,13 @@ def test_mutation_validation(served: Served) -> None:
     )
     assert "expected Artifact" in error["message"]
     pipeline = gid("PipelineRun", served.data.pipeline_ids["pipeline-a"])
-    error = served.error_of('mutation($id: ID!) { setNote(id: $id, note: "x") { id } }', id=pipeline)
+    error = served.error_of(
+        'mutation($id: ID!) { setNote(id: $id, note: "x") { id } }', id=pipeline
+    )
     assert "is not a pipeline run" in error["message"]
     # nothing was written by the refused calls
     props = served.data_of(
-        "query($id: ID!) { node(id: $id) { ... on Artifact { customProperty(name: \"x\") { name } } } }",
+        'query($id: ID!) { node(id: $id) { ... on Artifact { customProperty(name: "x") { name } } } }',
         id=artifact,
     )
     assert props["node"]["customProperty"] is None
@@ -647,16 +667,56 @@ def _assert_clean(error: dict[str, Any]) -> None:
 def test_clear_errors_and_nothing_internal(served: Served) -> None:
     cases: list[tuple[str, dict[str, Any], str, str]] = [
         ('{ artifacts(filter: "uri = ") { totalCount } }', {}, "INVALID_ARGUMENT", "filter_query:"),
-        ('{ artifacts(filter: "nope = 1") { totalCount } }', {}, "INVALID_ARGUMENT", "unknown attribute 'nope'"),
-        ("{ artifacts(filter: \"uri = 1\") { totalCount } }", {}, "INVALID_ARGUMENT", "filter_query:"),
-        ("{ artifacts(first: 101) { totalCount } }", {}, "INVALID_ARGUMENT", "first must be between 0 and 100"),
-        ("{ artifacts(first: 2, last: 2) { totalCount } }", {}, "INVALID_ARGUMENT", "first or last, not both"),
-        ('{ artifacts(after: "garbage") { totalCount } }', {}, "INVALID_ARGUMENT", "is not a cursor"),
-        ('{ artifacts(created: {after: "2024-01-02T00:00:00Z", before: "2024-01-01T00:00:00Z"}) { totalCount } }', {}, "INVALID_ARGUMENT", "after must be earlier"),
+        (
+            '{ artifacts(filter: "nope = 1") { totalCount } }',
+            {},
+            "INVALID_ARGUMENT",
+            "unknown attribute 'nope'",
+        ),
+        (
+            '{ artifacts(filter: "uri = 1") { totalCount } }',
+            {},
+            "INVALID_ARGUMENT",
+            "filter_query:",
+        ),
+        (
+            "{ artifacts(first: 101) { totalCount } }",
+            {},
+            "INVALID_ARGUMENT",
+            "first must be between 0 and 100",
+        ),
+        (
+            "{ artifacts(first: 2, last: 2) { totalCount } }",
+            {},
+            "INVALID_ARGUMENT",
+            "first or last, not both",
+        ),
+        (
+            '{ artifacts(after: "garbage") { totalCount } }',
+            {},
+            "INVALID_ARGUMENT",
+            "is not a cursor",
+        ),
+        (
+            '{ artifacts(created: {after: "2024-01-02T00:00:00Z", before: "2024-01-01T00:00:00Z"}) { totalCount } }',
+            {},
+            "INVALID_ARGUMENT",
+            "after must be earlier",
+        ),
         ("{ artifacts { nope } }", {}, "GRAPHQL_VALIDATION_FAILED", "Cannot query field 'nope'"),
         ("{ artifacts { totalCount }", {}, "GRAPHQL_VALIDATION_FAILED", "Syntax Error"),
-        ("{ pipelineRuns(states: [DONE]) { totalCount } }", {}, "GRAPHQL_VALIDATION_FAILED", "DONE"),
-        ("query($n: Int) { artifacts(first: $n) { totalCount } }", {"n": "x"}, "BAD_USER_INPUT", "$n"),
+        (
+            "{ pipelineRuns(states: [DONE]) { totalCount } }",
+            {},
+            "GRAPHQL_VALIDATION_FAILED",
+            "DONE",
+        ),
+        (
+            "query($n: Int) { artifacts(first: $n) { totalCount } }",
+            {"n": "x"},
+            "BAD_USER_INPUT",
+            "$n",
+        ),
     ]
     for query, variables, code, message in cases:
         error = served.error_of(query, **variables)
@@ -742,7 +802,12 @@ def test_subscription_streams_state_changes(served: Served) -> None:
         assert all(c["initial"] and c["previousState"] is None for c in changes)
         assert all(c["run"]["name"] == run.name for c in changes)
         states = {c["execution"]["displayName"]: c["state"] for c in changes}
-        assert states == {"root": "RUNNING", "ingest": "COMPLETE", "train": "COMPLETE", "evaluate": "RUNNING"}
+        assert states == {
+            "root": "RUNNING",
+            "ingest": "COMPLETE",
+            "train": "COMPLETE",
+            "evaluate": "RUNNING",
+        }
         # a second subscription on the same socket, without the snapshot
         socket.subscribe("quiet", SUBSCRIBE, run=str(run.context_id), current=False)
         time.sleep(0.5)
@@ -762,7 +827,11 @@ def test_subscription_streams_state_changes(served: Served) -> None:
                 last_known_state=model.ExecutionState.NEW,
                 name="late-step",
             ),
-            [ArtifactAndEvent(None, model.Event(artifact_id=run.model_id, type=model.EventType.INPUT))],
+            [
+                ArtifactAndEvent(
+                    None, model.Event(artifact_id=run.model_id, type=model.EventType.INPUT)
+                )
+            ],
             [ctx],
         )
         seen: dict[str, list[dict[str, Any]]] = {"live": [], "quiet": []}

@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 import pytest
 from graphql import parse
-from graphql.validation import ValidationContext
 from graphql.utilities import TypeInfo
-from test_graphql_data import gid, populate
-
+from graphql.validation import ValidationContext
 from lineage.server.config import ServerConfig
 from lineage.server.graphql import limits, schema, schema_sdl
 from lineage.server.graphql.ids import from_global_id, parse_id, to_global_id
 from lineage.server.http.app import build_app
+from test_graphql_data import gid, populate
+
 from lineage.errors import InvalidArgument
 from lineage.store.store import Store
 
@@ -29,7 +29,9 @@ SCHEMA_FILE = ROOT / "schema.graphql"
 
 
 def test_checked_in_schema_matches_the_code() -> None:
-    assert SCHEMA_FILE.exists(), "schema.graphql is missing: run lineage graphql-schema -o schema.graphql"
+    assert SCHEMA_FILE.exists(), (
+        "schema.graphql is missing: run lineage graphql-schema -o schema.graphql"
+    )
     assert SCHEMA_FILE.read_text() == schema_sdl(), (
         "schema.graphql is out of date with server/graphql: "
         "run `lineage graphql-schema -o schema.graphql` and commit it"
@@ -43,7 +45,9 @@ def test_export_command(tmp_path: Path) -> None:
     target = tmp_path / "schema.graphql"
     subprocess.run([*lineage, "graphql-schema", "-o", str(target)], check=True, capture_output=True)
     assert target.read_text() == schema_sdl()
-    ok = subprocess.run([*lineage, "graphql-schema", "--check", "-o", str(target)], capture_output=True)
+    ok = subprocess.run(
+        [*lineage, "graphql-schema", "--check", "-o", str(target)], capture_output=True
+    )
     assert ok.returncode == 0
     target.write_text("type Query { stale: Int }\n")
     stale = subprocess.run(

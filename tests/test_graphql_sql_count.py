@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+from lineage.server.config import ServerConfig
+from lineage.server.http.app import build_app
 from sqlalchemy import event
 from test_graphql_data import gid, populate
 
-from lineage.server.config import ServerConfig
-from lineage.server.http.app import build_app
 from lineage.store.store import Store
 
 RUNS_PAGE = """
@@ -110,9 +110,9 @@ def test_statement_count_does_not_grow_with_rows(
         (small_count, small_rows), (large_count, large_rows) = small[page], large[page]
         assert (small_rows, large_rows) == (5, 50)
         assert small_count == large_count, (page, small_count, large_count)
-    # a handful of statements per relation followed, not one per row
-    assert large["runs"][0] <= 30, large
-    assert large["artifacts"][0] <= 30, large
+    # a few statements per relation followed (SQLite counts its BEGINs too), not one per row
+    assert large["runs"][0] <= 40, large
+    assert large["artifacts"][0] <= 40, large
 
 
 def test_many_nodes_by_id_batch(database_url_factory: Callable[[str], str]) -> None:

@@ -8,6 +8,7 @@ proportional to the edges walked, never to the size of the store.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -54,6 +56,22 @@ class Walk:
     keep_artifacts: ColumnElement[bool] | None = None
     keep_executions: ColumnElement[bool] | None = None
     start_limit: int | None = None
+    # Instead of a start filter: ("artifact" | "execution", ids).
+    seed_ids: tuple[str, tuple[int, ...]] | None = None
+
+    def is_plain(self) -> bool:
+        return all(
+            f is None
+            for f in (
+                self.start_artifacts,
+                self.start_executions,
+                self.stop_artifacts,
+                self.stop_executions,
+                self.keep_artifacts,
+                self.keep_executions,
+                self.start_limit,
+            )
+        )
 
 
 @dataclass
@@ -83,6 +101,48 @@ def _seed_matches(table: Any, condition: ColumnElement[bool]) -> ColumnElement[b
 
 
 def walk(conn: Connection, spec: Walk) -> Reached:
+    if spec.seed_ids is not None and spec.is_plain():
+        # The most common walk (from given node ids, no filters): one statement built
+        # once per direction, with the ids and hop limit bound at execution.
+        kind, ids = spec.seed_ids
+        statement = _plain_statement(spec.direction, kind)
+        rows = conn.execute(statement, {"seeds": list(ids), "hops": spec.max_hops})
+    else:
+        statement = _statement(spec)
+        if statement is None:
+            return Reached()
+        rows = conn.execute(statement, {"hops": spec.max_hops})
+    return _reached(rows)
+
+
+@functools.lru_cache(maxsize=8)
+def _plain_statement(direction: int, kind: str) -> Any:
+    seeds = artifact_table.c.id if kind == "artifact" else execution_table.c.id
+    condition = seeds.in_(bindparam("seeds", expanding=True))
+    spec = Walk(direction=direction)
+    if kind == "artifact":
+        spec.start_artifacts = condition
+    else:
+        spec.start_executions = condition
+    return _statement(spec)
+
+
+def _reached(rows: Any) -> Reached:
+    reached = Reached()
+    for node, depth, expand in rows:
+        node = int(node)
+        if node > 0:
+            reached.artifacts[node] = int(depth)
+            if not expand:
+                reached.stopped_artifacts.add(node)
+        else:
+            reached.executions[-node] = int(depth)
+            if not expand:
+                reached.stopped_executions.add(-node)
+    return reached
+
+
+def _statement(spec: Walk) -> Any:
     seeds = []
     if spec.start_artifacts is not None:
         start = select(
@@ -109,7 +169,7 @@ def walk(conn: Connection, spec: Walk) -> Reached:
             )
         seeds.append(start)
     if not seeds:
-        return Reached()
+        return None
     base = seeds[0] if len(seeds) == 1 else seeds[0].union_all(*seeds[1:])
     tree = base.cte("walk", recursive=True)
     tree_node, tree_depth, tree_expand = tree.c[0], tree.c[1], tree.c[2]
@@ -147,7 +207,7 @@ def walk(conn: Connection, spec: Walk) -> Reached:
         )
         .select_from(tree.outerjoin(from_artifact, join_a).outerjoin(from_execution, join_e))
         .where(
-            tree_depth < spec.max_hops,
+            tree_depth < bindparam("hops"),
             tree_expand == 1,
             next_node.is_not(None),
         )
@@ -155,21 +215,7 @@ def walk(conn: Connection, spec: Walk) -> Reached:
     if spec.keep_artifacts is not None or spec.keep_executions is not None:
         step = step.where(keep)
     tree = tree.union(step)
-    rows = conn.execute(
-        select(tree.c[0], func.min(tree.c[1]), func.min(tree.c[2])).group_by(tree.c[0])
-    )
-    reached = Reached()
-    for node, depth, expand in rows:
-        node = int(node)
-        if node > 0:
-            reached.artifacts[node] = int(depth)
-            if not expand:
-                reached.stopped_artifacts.add(node)
-        else:
-            reached.executions[-node] = int(depth)
-            if not expand:
-                reached.stopped_executions.add(-node)
-    return reached
+    return select(tree.c[0], func.min(tree.c[1]), func.min(tree.c[2])).group_by(tree.c[0])
 
 
 def _event_types(direction: int) -> tuple[list[int] | None, list[int] | None]:

@@ -7,6 +7,7 @@ replicas can share a database.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -492,9 +493,15 @@ class Store:
             raise InvalidArgument(
                 "lineage subgraph: direction must be UPSTREAM, DOWNSTREAM or BIDIRECTIONAL"
             )
+        seed_ids = _plain_id_filter(options.starting_artifacts, options.starting_executions)
         spec = graph.Walk(
-            start_artifacts=_start_filter(ARTIFACT, options.starting_artifacts),
-            start_executions=_start_filter(EXECUTION, options.starting_executions),
+            start_artifacts=None
+            if seed_ids
+            else _start_filter(ARTIFACT, options.starting_artifacts),
+            start_executions=None
+            if seed_ids
+            else _start_filter(EXECUTION, options.starting_executions),
+            seed_ids=seed_ids,
             max_hops=options.max_num_hops,
             direction=options.direction,
             stop_artifacts=_filter(ARTIFACT, options.ending_artifacts),
@@ -556,6 +563,20 @@ def _kind_of_type(t: model.AnyType) -> NodeKind:
         if isinstance(t, kind.type_class):
             return kind
     raise TypeError(f"not a type: {type(t).__name__}")
+
+
+_PLAIN_ID = re.compile(r"\s*id\s*=\s*(\d{1,18})\s*")
+
+
+def _plain_id_filter(
+    artifacts: str | None, executions: str | None
+) -> tuple[str, tuple[int, ...]] | None:
+    """``id = N``, the most common start of a lineage question, as ids (fast path)."""
+    for kind, text in (("artifact", artifacts), ("execution", executions)):
+        if text is not None:
+            match = _PLAIN_ID.fullmatch(text)
+            return (kind, (int(match.group(1)),)) if match else None
+    return None
 
 
 def _start_filter(kind: NodeKind, query: str | None) -> Any:
@@ -779,15 +800,17 @@ def _assemble(
         result.attributions = attributions
     if "associations" in parts:
         result.associations = associations
-    for key, kind, items in (
+    node_lists: list[tuple[str, NodeKind, Sequence[model.Node]]] = [
         ("artifact_types", ARTIFACT, arts),
         ("execution_types", EXECUTION, execs),
         ("context_types", CONTEXT, ctxs),
-    ):
+    ]
+    for key, kind, items in node_lists:
         if key not in parts:
             continue
         if details:
-            found = types.get_types_by_id(c, kind, sorted({n.type_id for n in items}))
+            type_ids = sorted({n.type_id for n in items if n.type_id is not None})
+            found = types.get_types_by_id(c, kind, type_ids)
         else:
             found = types.get_types(c, kind, include_simple=True)
         setattr(result, key, found)

@@ -126,13 +126,20 @@ class Loaders:
 
         return DataLoader(load_fn=load)
 
+    def _node_loader(self, kind: NodeKind) -> DataLoader[int, Any]:
+        loaders: dict[NodeKind, DataLoader[int, Any]] = {
+            ARTIFACT: self.artifact,
+            EXECUTION: self.execution,
+            CONTEXT: self.context,
+        }
+        return loaders[kind]
+
     def prime(self, kind: NodeKind, items: Sequence[Any]) -> None:
         """Remember nodes already loaded (a page), so a later lookup by id is free."""
-        loader = {ARTIFACT: self.artifact, EXECUTION: self.execution, CONTEXT: self.context}[kind]
-        loader.prime_many({int(n.id): n for n in items})
+        self._node_loader(kind).prime_many({int(n.id): n for n in items})
 
     def forget(self, kind: NodeKind, node_id: int) -> None:
         """Drop a node from the caches after a write changed it."""
-        loader = {ARTIFACT: self.artifact, EXECUTION: self.execution, CONTEXT: self.context}[kind]
+        loader = self._node_loader(kind)
         if loader.cache_map.get(node_id) is not None:
             loader.clear(node_id)

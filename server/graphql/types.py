@@ -367,40 +367,26 @@ def note_of(node: Any) -> str | None:
     description="What artifacts, executions and contexts (and pipeline runs) share."
 )
 class MetadataNode(Node):
+    # Scalar fields are plain attributes filled when the object is made (strawberry
+    # resolves those without a resolver call: a page of hundreds of nodes stays cheap).
+    mlmd_id: Long = strawberry.field(
+        description="The MLMD id (what MLMD's API and filter_query call id)."
+    )
+    name: str | None
+    external_id: str | None
+    type_name: str = strawberry.field(description="The name of the node's type, like system.Model.")
+    create_time: datetime
+    last_update_time: datetime
+    create_time_since_epoch: Long
+    last_update_time_since_epoch: Long
+    labels: list[str] = strawberry.field(
+        description="Labels set with addLabels (custom properties 'label:<name>' = true)."
+    )
+    note: str | None = strawberry.field(
+        description="The note set with setNote (custom property 'note')."
+    )
     m: strawberry.Private[Any]
     loaders: strawberry.Private[Loaders]
-
-    @strawberry.field(description="The MLMD id (what MLMD's API and filter_query call id).")
-    def mlmd_id(self) -> Long:
-        return Long(int(self.m.id))
-
-    @strawberry.field
-    def name(self) -> str | None:
-        return self.m.name  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def external_id(self) -> str | None:
-        return self.m.external_id  # type: ignore[no-any-return]
-
-    @strawberry.field(description="The name of the node's type, like system.Model.")
-    def type_name(self) -> str:
-        return str(self.m.type or "")
-
-    @strawberry.field
-    def create_time(self) -> datetime:
-        return ms_to_datetime(self.m.create_time_since_epoch or 0)  # type: ignore[return-value]
-
-    @strawberry.field
-    def last_update_time(self) -> datetime:
-        return ms_to_datetime(self.m.last_update_time_since_epoch or 0)  # type: ignore[return-value]
-
-    @strawberry.field
-    def create_time_since_epoch(self) -> Long:
-        return Long(int(self.m.create_time_since_epoch or 0))
-
-    @strawberry.field
-    def last_update_time_since_epoch(self) -> Long:
-        return Long(int(self.m.last_update_time_since_epoch or 0))
 
     @strawberry.field(description="Properties declared by the type, by name.")
     def properties(self) -> list[Property]:
@@ -420,15 +406,25 @@ class MetadataNode(Node):
         value = self.m.custom_properties.get(name)
         return Property.of(name, value) if value is not None else None
 
-    @strawberry.field(
-        description="Labels set with addLabels (custom properties 'label:<name>' = true)."
-    )
-    def labels(self) -> list[str]:
-        return labels_of(self.m)
 
-    @strawberry.field(description="The note set with setNote (custom property 'note').")
-    def note(self) -> str | None:
-        return note_of(self.m)
+def _common(typename: str, m: Any, loaders: Loaders) -> dict[str, Any]:
+    created = int(m.create_time_since_epoch or 0)
+    updated = int(m.last_update_time_since_epoch or 0)
+    return {
+        "id": strawberry.ID(to_global_id(typename, int(m.id or 0))),
+        "mlmd_id": Long(int(m.id or 0)),
+        "name": m.name,
+        "external_id": m.external_id,
+        "type_name": str(m.type or ""),
+        "create_time": ms_to_datetime(created),
+        "last_update_time": ms_to_datetime(updated),
+        "create_time_since_epoch": Long(created),
+        "last_update_time_since_epoch": Long(updated),
+        "labels": labels_of(m),
+        "note": note_of(m),
+        "m": m,
+        "loaders": loaders,
+    }
 
 
 def _terminal(state: int | None) -> bool:
@@ -446,23 +442,20 @@ def _duration(start: int | None, end: int | None) -> float | None:
     "system.Metrics, ...)."
 )
 class Artifact(MetadataNode):
+    uri: str | None
+    state: ArtifactState | None
+    display_name: str = strawberry.field(
+        description="KFP's display name of the output, else the name."
+    )
+
     @staticmethod
     def of(m: model.Artifact, loaders: Loaders) -> Artifact:
         return Artifact(
-            id=strawberry.ID(to_global_id("Artifact", int(m.id or 0))), m=m, loaders=loaders
+            **_common("Artifact", m, loaders),
+            uri=m.uri,
+            state=_enum(ArtifactState, m.state),
+            display_name=artifact_label(m),
         )
-
-    @strawberry.field
-    def uri(self) -> str | None:
-        return self.m.uri  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def state(self) -> ArtifactState | None:
-        return _enum(ArtifactState, self.m.state)  # type: ignore[no-any-return]
-
-    @strawberry.field(description="KFP's display name of the output, else the name.")
-    def display_name(self) -> str:
-        return artifact_label(self.m)
 
     @strawberry.field
     async def type(self) -> ArtifactType | None:
@@ -539,39 +532,35 @@ def execution_parameters(execution: model.Execution) -> dict[str, Any]:
 
 @strawberry.type(description="An execution: one run of a step (system.ContainerExecution, ...).")
 class Execution(MetadataNode):
+    state: ExecutionState | None = strawberry.field(description="MLMD's last_known_state.")
+    display_name: str = strawberry.field(
+        description="KFP's task name (display_name, task_name), else the name."
+    )
+    start_time: datetime = strawberry.field(description="When it was created.")
+    end_time: datetime | None = strawberry.field(
+        description="Its last update, once in a final state (else null)."
+    )
+    duration_seconds: float | None = strawberry.field(
+        description="Seconds from start to end (to now while not finished)."
+    )
+
     @staticmethod
     def of(m: model.Execution, loaders: Loaders) -> Execution:
+        common = _common("Execution", m, loaders)
+        end = m.last_update_time_since_epoch if _terminal(m.last_known_state) else None
         return Execution(
-            id=strawberry.ID(to_global_id("Execution", int(m.id or 0))), m=m, loaders=loaders
+            **common,
+            state=_enum(ExecutionState, m.last_known_state),
+            display_name=step_label(m),
+            start_time=common["create_time"],
+            end_time=ms_to_datetime(end),
+            duration_seconds=_duration(m.create_time_since_epoch, end),
         )
-
-    @strawberry.field(description="MLMD's last_known_state.")
-    def state(self) -> ExecutionState | None:
-        return _enum(ExecutionState, self.m.last_known_state)  # type: ignore[no-any-return]
-
-    @strawberry.field(description="KFP's task name (display_name, task_name), else the name.")
-    def display_name(self) -> str:
-        return step_label(self.m)
 
     @strawberry.field
     async def type(self) -> ExecutionType | None:
         found = await self.loaders.execution_type.load(int(self.m.type_id))
         return ExecutionType.of(found) if found else None
-
-    @strawberry.field(description="When it was created.")
-    def start_time(self) -> datetime:
-        return ms_to_datetime(self.m.create_time_since_epoch or 0)  # type: ignore[return-value]
-
-    @strawberry.field(description="Its last update, once in a final state (else null).")
-    def end_time(self) -> datetime | None:
-        if not _terminal(self.m.last_known_state):
-            return None
-        return ms_to_datetime(self.m.last_update_time_since_epoch)
-
-    @strawberry.field(description="Seconds from start to end (to now while not finished).")
-    def duration_seconds(self) -> float | None:
-        end = self.m.last_update_time_since_epoch if _terminal(self.m.last_known_state) else None
-        return _duration(self.m.create_time_since_epoch, end)
 
     @strawberry.field(
         description="Input parameters (KFP: the 'inputs' struct or 'input:<name>' custom "
@@ -630,9 +619,7 @@ def _check_limit(first: int) -> int:
 class Context(MetadataNode):
     @staticmethod
     def of(m: model.Context, loaders: Loaders) -> Context:
-        return Context(
-            id=strawberry.ID(to_global_id("Context", int(m.id or 0))), m=m, loaders=loaders
-        )
+        return Context(**_common("Context", m, loaders))
 
     @strawberry.field
     async def type(self) -> ContextType | None:
@@ -722,22 +709,21 @@ def run_parameters(steps: list[model.Execution], loaders: Loaders) -> list[Param
     "derived state and timings, metrics and parameters."
 )
 class PipelineRun(MetadataNode):
+    display_name: str = strawberry.field(description="KFP's display name, else the run's name.")
+
     @staticmethod
     def of(m: model.Context, loaders: Loaders) -> PipelineRun:
-        return PipelineRun(
-            id=strawberry.ID(to_global_id("PipelineRun", int(m.id or 0))), m=m, loaders=loaders
+        shown = m.custom_properties.get("display_name")
+        display = (
+            str(shown.data)
+            if shown is not None and shown.kind == model.PropertyType.STRING and shown.data
+            else str(m.name)
         )
+        return PipelineRun(**_common("PipelineRun", m, loaders), display_name=display)
 
     @strawberry.field(description="The run's context.")
     def context(self) -> Context:
         return Context.of(self.m, self.loaders)
-
-    @strawberry.field(description="KFP's display name, else the run's name.")
-    def display_name(self) -> str:
-        shown = self.m.custom_properties.get("display_name")
-        if shown is not None and shown.kind == model.PropertyType.STRING and shown.data:
-            return str(shown.data)
-        return str(self.m.name)
 
     @strawberry.field(description="The pipeline: a parent context of type system.Pipeline.")
     async def pipeline(self) -> Context | None:
