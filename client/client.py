@@ -41,6 +41,7 @@ class Client:
         self.outbox = Outbox(self.transport, self.spool)
         self.last_replay: SyncStats | None = None
         if self.target.kind == "grpc" and not self.transport.reachable(probe_timeout):
+            self.outbox.offline = True
             waiting = self.spool.count(self.target.url)
             warnings.warn(
                 f"lineage: {self.target.describe()} is unreachable; step reports will be "
@@ -71,18 +72,21 @@ class Client:
         return Run(self, pipeline, name, cache=cache)
 
     def get_artifact(self, ref: int | str) -> Artifact:
-        """A recorded artifact by id or URI, its bytes downloaded (``.path``)."""
+        """A recorded artifact by id or URI, its bytes downloaded (``.path``);
+        ``MissingInputError`` if there is none."""
+        from lineage.steps import ArtifactRecord
+
         from .runs import Run, StepContext
 
-        probe = StepContext(
-            Run(self, "lookup", "lookup"),
-            "lookup",
-            inputs={},
-            params={},
-            cache=False,
+        lookup = StepContext(
+            Run(self, "lookup", "lookup"), "lookup", inputs={}, params={}, cache=False,
             fingerprint="",
-        )
-        return probe._resolve_one("artifact", 0, ref, Artifact).artifact
+        )  # fmt: skip
+        if isinstance(ref, bool) or not isinstance(ref, int | str):
+            raise TypeError(f"get_artifact takes an artifact id or URI, got {ref!r}")
+        record = ArtifactRecord(id=ref) if isinstance(ref, int) else ArtifactRecord(uri=ref)
+        what = f"id {ref}" if isinstance(ref, int) else f"with URI {ref!r}"
+        return lookup._by_reference("artifact", 0, record, Artifact, what).artifact
 
     def close(self) -> None:
         self.outbox.final_attempt()
@@ -129,40 +133,26 @@ def get_artifact(ref: int | str) -> Artifact:
 
 def sync(url: str | None = None, *, spool_dir: str | None = None) -> SyncStats:
     """Replay every spooled report, each to the store it was meant for (or all to
-    ``url``)."""
-    target_client = Client(url, spool_dir=spool_dir, replay=False) if url else None
+    ``url``), in order, exactly once each."""
+    spool = Spool(Path(spool_dir) if spool_dir else config.spool_dir(), config.spool_max_bytes())
     clients: dict[str, Client] = {}
 
-    def transport_for(each: str) -> Transport:
-        if target_client is not None:
-            return target_client.transport
-        if each not in clients:
-            clients[each] = Client(each, spool_dir=spool_dir, replay=False, probe_timeout=0.5)
-        return clients[each].transport
+    def client_for(target: str) -> Client:
+        if target not in clients:
+            clients[target] = Client(target, spool_dir=spool_dir, replay=False, probe_timeout=1.0)
+        return clients[target]
 
-    spool = Spool(Path(spool_dir) if spool_dir else config.spool_dir(), config.spool_max_bytes())
-    if target_client is not None:
-        # Everything waiting goes to this store.
-        stats = SyncStats()
+    stats = SyncStats()
+    try:
         for each in list(dict.fromkeys(e.url for e in spool.pending())):
-            outbox = Outbox(target_client.transport, spool)
-            outbox.url = each
+            outbox = Outbox(client_for(url or each).transport, spool)
             part = outbox.replay(each)
             stats.sent += part.sent
             stats.already += part.already
             stats.failed += part.failed
             stats.left += part.left
             stats.failures += part.failures
-        return stats
-    urls = list(dict.fromkeys(e.url for e in spool.pending()))
-    stats = SyncStats()
-    for each in urls:
-        outbox = Outbox(transport_for(each), spool)
-        outbox.url = each
-        part = outbox.replay(each)
-        stats.sent += part.sent
-        stats.already += part.already
-        stats.failed += part.failed
-        stats.left += part.left
-        stats.failures += part.failures
+    finally:
+        for client in clients.values():
+            client.transport.close()
     return stats

@@ -77,7 +77,7 @@ class _Finder(importlib.abc.MetaPathFinder):
                     _original(module)
                     _patch(module)
 
-                loader.exec_module = exec_module  # type: ignore[union-attr]
+                loader.exec_module = exec_module  # type: ignore[method-assign]
                 return spec
         return None
 

@@ -17,7 +17,6 @@ import atexit
 import threading
 import warnings
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +74,9 @@ class Outbox:
         self._lock = threading.RLock()
         self._warned_offline = False
         self._warned_no_blobs = False
+        # True after a report could not be sent, until one is: callers skip lookups
+        # (the cache) that would only wait for the same unreachable store.
+        self.offline = False
         _outboxes.add(self)
 
     # -- sending ---------------------------------------------------------------------
@@ -119,7 +121,9 @@ class Outbox:
             waiting = self._held or (locked and self.spool.count(self.url) > 0)
             if not waiting:
                 try:
-                    return Delivery(result=self._send(report, uploads))
+                    delivered = Delivery(result=self._send(report, uploads))
+                    self.offline = False
+                    return delivered
                 except errors.Unavailable as exc:
                     reason = exc.message
             else:
@@ -129,6 +133,7 @@ class Outbox:
     def _keep(
         self, report: StepReport, uploads: list[PendingUpload], what: str, reason: str
     ) -> Delivery:
+        self.offline = True
         try:
             self.spool.add(self.url, report, uploads, what)
         except SpoolFull as exc:
@@ -178,35 +183,18 @@ class Outbox:
 
     # -- replaying -------------------------------------------------------------------
 
-    def replay(
-        self,
-        url: str | None = None,
-        *,
-        transport_for: Callable[[str], Transport] | None = None,
-        lock_timeout: float = 120.0,
-    ) -> SyncStats:
-        """Replay waiting reports: those for this outbox's store (``url`` None), or all
-        (``url="*"``), each to its own store via ``transport_for``."""
+    def replay(self, url: str | None = None, *, lock_timeout: float = 120.0) -> SyncStats:
+        """Replay the reports waiting for ``url`` (default: this outbox's store), in
+        order, through this outbox's transport; stop at the first the store cannot take
+        now (they stay, in order)."""
         stats = SyncStats()
+        target = url or self.url
         with self._lock, self.spool.lock(lock_timeout) as locked:
             if not locked:
-                stats.left = self.spool.count(None if url == "*" else (url or self.url))
+                stats.left = self.spool.count(target)
                 return stats
             self._retry_held()
-            if url == "*":
-                urls = list(dict.fromkeys(e.url for e in self.spool.pending()))
-                for each in urls:
-                    transport = (
-                        self.transport
-                        if each == self.url
-                        else (transport_for(each) if transport_for else None)
-                    )
-                    if transport is None:
-                        stats.left += self.spool.count(each)
-                        continue
-                    self._replay_locked(each, stats, transport)
-            else:
-                self._replay_locked(url or self.url, stats, self.transport)
+            self._replay_locked(target, stats, self.transport)
             self.spool.collect_blobs()
         return stats
 

@@ -11,6 +11,7 @@ message) goes out. Reports that cannot be delivered are spooled (``outbox``).
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import re
@@ -198,6 +199,7 @@ def current_run() -> Run:
         from .client import default_client
 
         _implicit_run = Run(default_client())
+        atexit.register(_implicit_run.close)
     return _implicit_run
 
 
@@ -375,7 +377,7 @@ class StepContext:
                 self.params,
                 {f"{i.key}[{i.index}]": i.identity for i in self._inputs},
             )
-        if self._cache:
+        if self._cache and not self._client.outbox.offline:
             try:
                 self._cached_step = self._client.transport.find_cached(self.cache_key)
             except errors.Unavailable as exc:
@@ -393,7 +395,7 @@ class StepContext:
             self._load_cached(self._cached_step)
             return
         self.state = "RUNNING"
-        running = self._report(int(ExecutionState.RUNNING), cache_key=self.cache_key)
+        running = self._report(int(ExecutionState.RUNNING))
         self._deliver(running, [])
 
     def finish(self, exc: BaseException | None = None) -> None:
@@ -628,8 +630,15 @@ class StepContext:
                     )
                 )
             except errors.LineageError as exc:
+                # The store is out of reach, but the bytes may be right here (an embedded
+                # blob directory, a shared disk); never after a checksum mismatch.
                 local = uri_to_local_path(record.uri) if record.uri else ""
-                if local and os.path.exists(local):
+                if (
+                    isinstance(exc, errors.Unavailable)
+                    and ref.archive is None
+                    and local
+                    and os.path.isfile(local)
+                ):
                     return local
                 raise MissingInputError(
                     f"{where}: cannot download the bytes of artifact {record.id} "

@@ -227,7 +227,7 @@ class Spool:
             name = _next_name()
             final = self.pending_dir / f"{name}.json"
             tmp = self.pending_dir / f".part-{name}"
-            data = {
+            data: dict[str, Any] = {
                 "version": FORMAT_VERSION,
                 "url": url,
                 "created_ms": int(time.time() * 1000),

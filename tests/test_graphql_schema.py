@@ -160,3 +160,57 @@ def test_database_errors_say_nothing_internal(tmp_path: Path) -> None:
     text = str(error).lower()
     assert "contextproperty" not in text and "no such table" not in text and "select" not in text
     assert error["extensions"]["code"] in ("ABORTED", "INTERNAL", "UNAVAILABLE")
+
+
+def test_step_times_prefer_the_sdk_clock(tmp_path: Path) -> None:
+    """Steps recorded by our SDK carry their own start and end (lineage_start/end_time_ms)."""
+    from lineage import model
+
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        type_id = store.put_type(model.ExecutionType(name="system.ContainerExecution"))
+        props = {
+            "lineage_start_time_ms": model.Value.of(1_700_000_000_000),
+            "lineage_end_time_ms": model.Value.of(1_700_000_012_500),
+        }
+        [done, running] = store.put_nodes(
+            "execution",
+            [
+                model.Execution(
+                    type_id=type_id,
+                    last_known_state=model.ExecutionState.COMPLETE,
+                    custom_properties=props,
+                ),
+                model.Execution(
+                    type_id=type_id,
+                    last_known_state=model.ExecutionState.RUNNING,
+                    custom_properties={"lineage_start_time_ms": props["lineage_start_time_ms"]},
+                ),
+            ],
+        )
+        app = build_app(store, ServerConfig())
+        query = """query($a: ID!, $b: ID!) {
+          a: node(id: $a) { ... on Execution { startTime endTime durationSeconds } }
+          b: node(id: $b) { ... on Execution { startTime endTime durationSeconds } } }"""
+        body = _post(app, query, a=gid("Execution", done), b=gid("Execution", running))
+        a, b = body["data"]["a"], body["data"]["b"]
+        assert a["startTime"].startswith("2023-11-14T22:13:20")
+        assert a["endTime"].startswith("2023-11-14T22:13:32.5")
+        assert a["durationSeconds"] == 12.5
+        assert b["endTime"] is None and b["durationSeconds"] > 12.5  # still running: to now
+    finally:
+        store.close()
+
+
+def test_readme_example_is_a_valid_query() -> None:
+    """The query in the README's GraphQL section validates against the schema."""
+    from graphql import validate
+
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.find("<!-- GRAPHQL -->"), readme.find("<!-- /GRAPHQL -->")
+    if start < 0 or end < 0:
+        pytest.skip("README has no GraphQL section")
+    section = readme[start:end]
+    block = section.split("```graphql\n", 1)[1].split("```", 1)[0]
+    errors = validate(schema._schema, parse(block))
+    assert not errors, errors

@@ -7,18 +7,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-from test_sdk_common import Server, blobs_served, executions, props, sdk_env  # noqa: F401
-
-import lineage
 import lineage.client  # noqa: F401 - installs lineage.connect & co. (see lineage.client)
-from lineage import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
+import pytest
 from lineage.client import (
     AnnotationError,
     CacheWarning,
     MissingInputError,
     OutputNotWrittenError,
 )
+from test_sdk_common import Server, blobs_served, executions, props, sdk_env  # noqa: F401
+
+import lineage
+from lineage import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 from lineage.model import EventType, ExecutionState
 
 try:
@@ -453,3 +453,32 @@ def test_embedded_store_without_server(sdk_env: Path, monkeypatch: pytest.Monkey
         assert (sdk_env / "lineage-data" / "blobs" / "sha256").is_dir()
     finally:
         local.close()
+
+
+def test_steps_outside_a_run_and_get_artifact(client: Any, store: Any) -> None:
+    handle = prepare(rows=2, label="implicit")  # no start_run: the process's own run
+    run = lineage.current_run()
+    assert handle.execution_id in [e.id for e in run_executions(store, run.name)]
+    artifact = lineage.get_artifact(handle.outputs["data"].id)
+    assert isinstance(artifact, Dataset) and artifact.id == handle.outputs["data"].id
+    assert Path(artifact.path).read_text() == "implicit0\nimplicit1\n"
+    assert lineage.get_artifact(artifact.uri).id == artifact.id
+    with pytest.raises(MissingInputError, match="no artifact id 1000000000"):
+        lineage.get_artifact(10**9)
+
+
+def test_return_values_and_optional_parameters(client: Any, store: Any) -> None:
+    @lineage.step
+    def odd(out: Output[Metrics], tag: str | None = None, sizes: tuple = (1, 2)) -> set:
+        out.log_metric("n", len(sizes))
+        return {1, 2}  # not JSON-like: recorded as text, and the step is not a cache source
+
+    with lineage.start_run(pipeline="odd", name="odd-1"):
+        first = odd()
+        second = odd()
+    assert first.output == {1, 2} and second.state == "COMPLETE"  # not served from cache
+    execution = run_executions(store, "odd-1")[0]
+    p = props(execution)
+    assert p["inputs"] == {"tag": None, "sizes": [1.0, 2.0]}
+    assert p["outputs"] == {"Output": "{1, 2}"}
+    assert "cache_fingerprint" not in p

@@ -135,9 +135,9 @@ def conditions(kind: NodeKind, query: NodeQuery) -> list[ColumnElement[bool]]:
             )
         )
     if query.states:
-        column = table.c.state if kind is ARTIFACT else table.c.last_known_state
         if kind is CONTEXT:
             raise InvalidArgument("contexts have no state")
+        column = table.c.state if kind is ARTIFACT else table.c.last_known_state
         out.append(column.in_([int(s) for s in query.states]))
     for bound, column_name, op in (
         (query.created_after, "create_time_since_epoch", ">="),

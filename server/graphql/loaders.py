@@ -9,7 +9,7 @@ same number of statements as a page of 5.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -21,7 +21,6 @@ from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, NodeKind
 from lineage.store.store import Store
 
 T = TypeVar("T")
-K = TypeVar("K", bound=Hashable)
 
 
 class Loaders:

@@ -513,6 +513,17 @@ def step_label(execution: model.Execution) -> str:
     return execution.name or f"execution-{execution.id}"
 
 
+STEP_START_TIME = "lineage_start_time_ms"
+STEP_END_TIME = "lineage_end_time_ms"
+
+
+def _int_property(node: Any, name: str) -> int | None:
+    value = node.custom_properties.get(name)
+    if value is not None and value.kind == model.PropertyType.INT:
+        return int(value.data)
+    return None
+
+
 def execution_parameters(execution: model.Execution) -> dict[str, Any]:
     """A step's input parameters as KFP records them: the ``inputs`` struct custom
     property (KFP v2), ``input:<name>`` custom properties (KFP v1), or a ``parameters``
@@ -536,9 +547,12 @@ class Execution(MetadataNode):
     display_name: str = strawberry.field(
         description="KFP's task name (display_name, task_name), else the name."
     )
-    start_time: datetime = strawberry.field(description="When it was created.")
+    start_time: datetime = strawberry.field(
+        description="When it started (the SDK's lineage_start_time_ms, else its creation)."
+    )
     end_time: datetime | None = strawberry.field(
-        description="Its last update, once in a final state (else null)."
+        description="Once in a final state: when it ended (the SDK's lineage_end_time_ms, "
+        "else its last update); else null."
     )
     duration_seconds: float | None = strawberry.field(
         description="Seconds from start to end (to now while not finished)."
@@ -547,14 +561,19 @@ class Execution(MetadataNode):
     @staticmethod
     def of(m: model.Execution, loaders: Loaders) -> Execution:
         common = _common("Execution", m, loaders)
-        end = m.last_update_time_since_epoch if _terminal(m.last_known_state) else None
+        # The SDK records the step's own clock (lineage_start/end_time_ms); else the
+        # execution's creation and, once final, its last update.
+        start = _int_property(m, STEP_START_TIME) or m.create_time_since_epoch
+        end = None
+        if _terminal(m.last_known_state):
+            end = _int_property(m, STEP_END_TIME) or m.last_update_time_since_epoch
         return Execution(
             **common,
             state=_enum(ExecutionState, m.last_known_state),
             display_name=step_label(m),
-            start_time=common["create_time"],
+            start_time=ms_to_datetime(start) or common["create_time"],
             end_time=ms_to_datetime(end),
-            duration_seconds=_duration(m.create_time_since_epoch, end),
+            duration_seconds=_duration(start, end),
         )
 
     @strawberry.field
