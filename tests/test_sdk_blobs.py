@@ -130,7 +130,7 @@ def write_tree(model: Output[Model], size: int = 3) -> None:
     root = Path(model.path)
     (root / "sub").mkdir(parents=True)
     (root / "weights.bin").write_bytes(bytes(range(size)) * 1000)
-    (root / "sub" / "config.json").write_text('{"size": %d}' % size)
+    (root / "sub" / "config.json").write_text(f'{{"size": {size}}}')
 
 
 @lineage.step

@@ -14,6 +14,11 @@ CompleteMultipartUpload succeeds; the client aborts a multipart upload that fail
     then a server-side copy to the content address and deletion of the temporary key. No
     local disk, but the server copies every byte once more. Measured against moto in
     ``bench/bench_blobs.py``: slower than ``spool``, which is why ``spool`` is the default.
+
+When the caller declares the sha256 up front (``put(..., expected_sha256=...)``) and the
+object is not stored yet, neither is needed: the bytes stream straight to the content
+address and the source checks size and checksum as the last part is read, so a mismatch
+aborts the multipart upload before it completes.
 """
 
 from __future__ import annotations
