@@ -7,6 +7,7 @@ left nothing), and only then is the database closed.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -71,6 +72,11 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
                     file=sys.stderr,
                 )
                 return 2
+    # Everything loaded at startup lives for the whole process: keep it out of the
+    # collector's scans, and collect less often (long pauses showed in p95 latencies).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20000, 20, 20)
     grpc_server.start()
     stop = threading.Event()
 

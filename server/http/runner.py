@@ -26,7 +26,9 @@ class HttpServer:
 
 def start_http(store: Store, config: ServerConfig) -> tuple[HttpServer, int]:
     """Bind first (so a busy port fails here, clearly), then serve in a thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on for accepted
+    # connections, and every response on a kept-alive connection waits ~40 ms.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, config.http_port))
     port = sock.getsockname()[1]
