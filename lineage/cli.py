@@ -97,7 +97,7 @@ def _register_optional_commands() -> None:
     """Commands that live in optional modules join the group when their module exists."""
     import importlib
 
-    for module_name in ("lineage.cli_blobs", "lineage.client.cli", "lineage.server.cli_extra"):
+    for module_name in ("lineage.blobs.cli", "lineage.client.cli", "lineage.server.cli_extra"):
         try:
             module = importlib.import_module(module_name)
         except ImportError:
