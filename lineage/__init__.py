@@ -30,3 +30,23 @@ __all__ = [
     "SlicedClassificationMetrics",
     "__version__",
 ]
+
+
+# The SDK (lineage.client) loads on first use, so `import lineage` stays light.
+_SDK_NAMES = frozenset(
+    {
+        "Input", "Output", "connect", "start_run", "step", "current_run", "get_artifact",
+        "sync", "autolog_kfp", "Client", "Run", "StepHandle", "MissingInputError",
+        "OutputNotWrittenError", "AnnotationError", "SpoolWarning", "SpoolFullWarning",
+    }
+)  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    if name in _SDK_NAMES:
+        from lineage import client
+
+        value = getattr(client, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lineage' has no attribute {name!r}")

@@ -17,6 +17,8 @@ from typing import Any
 from lineage.server.config import ServerConfig
 from sqlalchemy.exc import DBAPIError
 
+from lineage.blobs import open_blob_store
+from lineage.errors import LineageError
 from lineage.store.engine import describe_url
 from lineage.store.store import Store
 
@@ -41,6 +43,15 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
             file=sys.stderr,
         )
         return 2
+    blob_url = config.resolved_blob_store()
+    try:
+        # check=True: an unreachable endpoint or a missing bucket fails here, clearly.
+        blob_store = open_blob_store(blob_url, check=True)
+    except (LineageError, ImportError) as exc:
+        store.close()
+        reason = exc.message if isinstance(exc, LineageError) else f"{exc} (pip install 'lineage[server]')"
+        print(f"lineage serve: cannot use the blob store {blob_url}: {reason}", file=sys.stderr)
+        return 2
     try:
         grpc_server, grpc_port, health = build_grpc_server(
             store,
@@ -48,8 +59,10 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
             port=config.port,
             max_message_bytes=config.max_message_mb * 1024 * 1024,
             workers=config.workers,
+            blob_store=blob_store,
         )
     except (OSError, RuntimeError) as exc:
+        blob_store.close()
         store.close()
         print(
             f"lineage serve: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr
@@ -64,8 +77,9 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
             start_http = None  # type: ignore[assignment]
         if start_http is not None:
             try:
-                http, http_port = start_http(store, config)
+                http, http_port = start_http(store, config, blob_store=blob_store)
             except OSError as exc:
+                blob_store.close()
                 store.close()
                 print(
                     f"lineage serve: cannot listen on HTTP port {config.http_port}: {exc}",
@@ -92,13 +106,14 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
             f"lineage: HTTP (GraphQL, UI) listening on http://{config.host}:{http_port}/", file=out
         )
     print(f"lineage: metadata database {describe_url(database_url)}", file=out)
-    print(f"lineage: artifact blobs in {config.resolved_blob_store()}", file=out)
+    print(f"lineage: artifact blobs in {blob_store.describe()}", file=out)
     out.flush()
     stop.wait()
     health.enter_graceful_shutdown()
     if http is not None:
         http.stop()
     grpc_server.stop(GRACE_SECONDS).wait()
+    blob_store.close()
     store.close()
     print("lineage: stopped", file=out)
     out.flush()

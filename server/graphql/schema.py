@@ -8,6 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from lineage.server.graphql import limits
 from lineage.server.graphql.errors import ErrorFormatter
+from lineage.server.graphql.figures import FigureQuery
 from lineage.server.graphql.mutation import Mutation
 from lineage.server.graphql.query import Query
 from lineage.server.graphql.subscription import Subscription
@@ -23,6 +24,7 @@ from lineage.server.graphql.types import (
     PipelineRun,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 
@@ -36,7 +38,7 @@ class LineageSchema(strawberry.Schema):
 
 def build_schema(**overrides: Any) -> LineageSchema:
     return LineageSchema(
-        query=Query,
+        query=merge_types("Query", (Query, FigureQuery)),
         mutation=Mutation,
         subscription=Subscription,
         types=[Artifact, Execution, Context, PipelineRun, ArtifactType, ExecutionType, ContextType],

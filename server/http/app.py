@@ -60,8 +60,9 @@ async def metrics_endpoint(request: Request) -> Response:
     return PlainTextResponse(body, media_type=content_type)
 
 
-def build_app(store: Store, config: ServerConfig) -> Starlette:
-    state = AppState(store=store, config=config)
+def build_app(store: Store, config: ServerConfig, **extras: Any) -> Starlette:
+    """``extras`` (e.g. ``blob_store``) reach the feature modules as ``state.extras``."""
+    state = AppState(store=store, config=config, extras=dict(extras))
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/metrics", metrics_endpoint),

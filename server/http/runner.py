@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 import time
+from typing import Any
 
 import uvicorn
 from lineage.server.config import ServerConfig
@@ -24,8 +25,9 @@ class HttpServer:
         self._thread.join(timeout)
 
 
-def start_http(store: Store, config: ServerConfig) -> tuple[HttpServer, int]:
-    """Bind first (so a busy port fails here, clearly), then serve in a thread."""
+def start_http(store: Store, config: ServerConfig, **extras: Any) -> tuple[HttpServer, int]:
+    """Bind first (so a busy port fails here, clearly), then serve in a thread.
+    ``extras`` go to the app's ``AppState.extras`` (e.g. ``blob_store``)."""
     # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on for accepted
     # connections, and every response on a kept-alive connection waits ~40 ms.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -33,7 +35,7 @@ def start_http(store: Store, config: ServerConfig) -> tuple[HttpServer, int]:
     sock.bind((config.host, config.http_port))
     port = sock.getsockname()[1]
     uv_config = uvicorn.Config(
-        build_app(store, config),
+        build_app(store, config, **extras),
         log_level="warning",
         access_log=False,
         lifespan="off",
