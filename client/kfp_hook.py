@@ -165,11 +165,10 @@ class KfpStep:
         return out
 
     def _collect_inputs(self) -> None:
-        from lineage.client import files
-        from lineage.client.spool import PendingUpload
-
         from lineage import errors
         from lineage.artifacts import metadata_to_custom_properties
+        from lineage.client import files
+        from lineage.client.spool import PendingUpload
         from lineage.steps import ArtifactRecord, StepArtifact
 
         artifacts = self.executor_input.get("inputs", {}).get("artifacts", {}) or {}
@@ -234,10 +233,9 @@ class KfpStep:
         )
 
     def _outputs(self) -> tuple[list[Any], list[Any]]:
+        from lineage.artifacts import metadata_to_custom_properties, uri_to_local_path
         from lineage.client import files
         from lineage.client.spool import PendingUpload
-
-        from lineage.artifacts import metadata_to_custom_properties, uri_to_local_path
         from lineage.steps import ArtifactRecord, StepArtifact
 
         outputs: list[Any] = []

@@ -8,10 +8,10 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from lineage.server.mlmd.service import MetadataStoreService
 from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
+from lineage.server.mlmd.service import MetadataStoreService
 from lineage.store.store import Store
 
 MLMD_SERVICE = svc.DESCRIPTOR.services_by_name["MetadataStoreService"].full_name

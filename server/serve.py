@@ -14,11 +14,11 @@ import sys
 import threading
 from typing import Any
 
-from lineage.server.config import ServerConfig
 from sqlalchemy.exc import DBAPIError
 
 from lineage.blobs import open_blob_store
 from lineage.errors import LineageError
+from lineage.server.config import ServerConfig
 from lineage.store.engine import describe_url
 from lineage.store.store import Store
 

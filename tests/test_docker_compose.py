@@ -17,14 +17,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from lineage.server.config import ENV_VARS as SERVE_CONFIG_ENV_VARS
-from lineage.server.config import load_config
 from sqlalchemy.engine import make_url
 
 from lineage.blobs import ENV_VARS as BLOB_ENV_VARS
 from lineage.blobs import open_blob_store
 from lineage.blobs.s3 import S3BlobStore
 from lineage.cli import serve as serve_command
+from lineage.server.config import ENV_VARS as SERVE_CONFIG_ENV_VARS
+from lineage.server.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,13 +15,13 @@ import pytest
 from graphql import parse
 from graphql.utilities import TypeInfo
 from graphql.validation import ValidationContext
+from test_graphql_data import gid, populate
+
+from lineage.errors import InvalidArgument
 from lineage.server.config import ServerConfig
 from lineage.server.graphql import limits, schema, schema_sdl
 from lineage.server.graphql.ids import from_global_id, parse_id, to_global_id
 from lineage.server.http.app import build_app
-from test_graphql_data import gid, populate
-
-from lineage.errors import InvalidArgument
 from lineage.store.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

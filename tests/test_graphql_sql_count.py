@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from lineage.server.config import ServerConfig
-from lineage.server.http.app import build_app
 from sqlalchemy import event
 from test_graphql_data import gid, populate
 
+from lineage.server.config import ServerConfig
+from lineage.server.http.app import build_app
 from lineage.store.store import Store
 
 RUNS_PAGE = """

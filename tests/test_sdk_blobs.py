@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import lineage.client  # noqa: F401 - installs lineage.connect & co.
 import pytest
-from lineage.client import MissingInputError, SpoolWarning
 from test_sdk_common import free_port, props, reset_sdk, sdk_env  # noqa: F401
 
 import lineage
+import lineage.client  # noqa: F401 - installs lineage.connect & co.
 from lineage import Dataset, Input, Model, Output
 from lineage._proto.lineage.v1 import lineage_pb2 as pb
 from lineage.blobs import open_blob_store
+from lineage.client import MissingInputError, SpoolWarning
 from lineage.store.store import Store
 
 BLOB_MODULE = "lineage.server.native.blob_service"

@@ -124,7 +124,6 @@ def props(node: Any) -> dict[str, Any]:
 
 def test_target_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lineage.client.config import parse_target
-
     from lineage.errors import InvalidArgument
 
     monkeypatch.delenv("LINEAGE_URL", raising=False)

@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import lineage.client  # noqa: F401 - installs lineage.connect & co.
 import pytest
-from lineage.client import SpoolFullWarning, SpoolWarning
 from test_sdk_common import (  # noqa: F401
     ROOT,
     Server,
@@ -27,7 +25,9 @@ from test_sdk_common import (  # noqa: F401
 )
 
 import lineage
+import lineage.client  # noqa: F401 - installs lineage.connect & co.
 from lineage import Dataset, Input, Metrics, Model, Output
+from lineage.client import SpoolFullWarning, SpoolWarning
 from lineage.model import EventType, ExecutionState
 
 COMPLETE = int(ExecutionState.COMPLETE)
@@ -279,7 +279,6 @@ def test_refused_report_goes_to_failed(sdk_env: Path, srv: Server, port: int) ->
     """A spooled report the store refuses on replay is set aside with its reason (and the
     others still go through)."""
     from lineage.client.spool import Spool
-
     from lineage.steps import ArtifactRecord, StepArtifact, StepReport
 
     spool = Spool(sdk_env / "spool", 10**9)

@@ -7,18 +7,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-import lineage.client  # noqa: F401 - installs lineage.connect & co. (see lineage.client)
 import pytest
+from test_sdk_common import Server, blobs_served, executions, props, sdk_env  # noqa: F401
+
+import lineage
+import lineage.client  # noqa: F401 - installs lineage.connect & co. (see lineage.client)
+from lineage import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 from lineage.client import (
     AnnotationError,
     CacheWarning,
     MissingInputError,
     OutputNotWrittenError,
 )
-from test_sdk_common import Server, blobs_served, executions, props, sdk_env  # noqa: F401
-
-import lineage
-from lineage import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 from lineage.model import EventType, ExecutionState
 
 try:

@@ -16,7 +16,6 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from lineage.server.config import load_config
 from lineage_server import LineageServer
 from ml_metadata import errors
 from ml_metadata.proto import metadata_store_pb2 as pb
@@ -24,6 +23,7 @@ from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from lineage.errors import InvalidArgument
+from lineage.server.config import load_config
 
 
 @pytest.fixture

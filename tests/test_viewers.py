@@ -11,6 +11,10 @@ import time
 import plotly.graph_objects as go
 import pytest
 from kfp import dsl
+from sklearn import metrics as skm
+
+import lineage.artifacts as la
+from lineage import model
 from lineage.viewers import (
     MetadataError,
     auc,
@@ -33,10 +37,6 @@ from lineage.viewers import (
     sliced_metrics_figure,
     theme,
 )
-from sklearn import metrics as skm
-
-import lineage.artifacts as la
-from lineage import model
 
 CATEGORIES = ["cat", "dog", "bird"]
 MATRIX = [[8, 1, 1], [2, 6, 2], [0, 0, 0]]

@@ -16,10 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lineage.artifacts import ClassificationMetrics, Dataset, Metrics, Model
 from lineage.client.annotations import Input, Output
 from lineage.client.decorator import step
-
-from lineage.artifacts import ClassificationMetrics, Dataset, Metrics, Model
 
 PIPELINE = "breast-cancer-classifier"
 # (label, model_type, parameters)
@@ -151,6 +150,7 @@ def run_demo(
     """Record ``runs`` runs (default all of :data:`RUNS`) into ``url`` (a server, a
     directory; default ``./lineage-data``); returns a one-line summary."""
     import sklearn  # noqa: F401 - fail early, before any run starts, if it is missing
+
     from lineage.client.client import Client
 
     client = Client(url or "lineage-data")

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineage.server.graphql.context import GraphQLContext
-from lineage.server.graphql.schema import schema as default_schema
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from lineage.server.graphql.context import GraphQLContext
+from lineage.server.graphql.schema import schema as default_schema
 from lineage.store.store import Store
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineage.server.graphql.loaders import Loaders
-
 from lineage.store.store import Store
 
 

@@ -18,8 +18,6 @@ from typing import Any
 
 import anyio.to_thread
 import strawberry
-from lineage.server.graphql.ids import parse_id
-from lineage.server.graphql.loaders import Loaders
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from strawberry.scalars import JSON
@@ -28,6 +26,8 @@ from strawberry.types import Info
 from lineage import model
 from lineage.artifacts import custom_properties_to_metadata
 from lineage.errors import InvalidArgument, NotFound
+from lineage.server.graphql.ids import parse_id
+from lineage.server.graphql.loaders import Loaders
 from lineage.store import dashboard
 from lineage.store.kinds import ARTIFACT
 

@@ -10,6 +10,10 @@ import re
 from typing import Any
 
 import strawberry
+from strawberry.types import Info
+
+from lineage import model
+from lineage.errors import InvalidArgument
 from lineage.server.graphql.ids import parse_id
 from lineage.server.graphql.loaders import Loaders
 from lineage.server.graphql.results import CustomPropertyInput
@@ -22,10 +26,6 @@ from lineage.server.graphql.types import (
     MetadataNode,
     PipelineRun,
 )
-from strawberry.types import Info
-
-from lineage import model
-from lineage.errors import InvalidArgument
 from lineage.store import dashboard
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS
 

@@ -9,6 +9,10 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import strawberry
+from strawberry.types import Info
+
+from lineage import model
+from lineage.errors import InvalidArgument, NotFound
 from lineage.server.graphql.ids import from_global_id, parse_id
 from lineage.server.graphql.loaders import Loaders
 from lineage.server.graphql.results import (
@@ -49,10 +53,6 @@ from lineage.server.graphql.types import (
     run_parameters,
     scalar_metrics,
 )
-from strawberry.types import Info
-
-from lineage import model
-from lineage.errors import InvalidArgument, NotFound
 from lineage.store import dashboard, graph
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS, NodeKind
 

@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
+
+from lineage.errors import InvalidArgument
 from lineage.server.graphql.ids import to_global_id
 from lineage.server.graphql.types import (
     Artifact,
@@ -20,9 +23,6 @@ from lineage.server.graphql.types import (
     PipelineRun,
     _enum,
 )
-from strawberry.scalars import JSON
-
-from lineage.errors import InvalidArgument
 
 # --- inputs ----------------------------------------------------------------------------------
 

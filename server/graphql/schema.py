@@ -6,6 +6,10 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
 from lineage.server.graphql import limits
 from lineage.server.graphql.errors import ErrorFormatter
 from lineage.server.graphql.figures import FigureQuery
@@ -23,9 +27,6 @@ from lineage.server.graphql.types import (
     Long,
     PipelineRun,
 )
-from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
 
 
 class LineageSchema(strawberry.Schema):

@@ -15,6 +15,9 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
+from strawberry.types import Info
+
+from lineage.errors import InvalidArgument, NotFound
 from lineage.server.graphql.ids import parse_id
 from lineage.server.graphql.loaders import Loaders
 from lineage.server.graphql.types import (
@@ -24,9 +27,6 @@ from lineage.server.graphql.types import (
     _enum,
     ms_to_datetime,
 )
-from strawberry.types import Info
-
-from lineage.errors import InvalidArgument, NotFound
 from lineage.store import dashboard
 
 SLACK_MS = 2000

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from typing import Any, Generic, NewType, TypeVar
 
 import strawberry
-from lineage.server.graphql.ids import to_global_id
-from lineage.server.graphql.loaders import Loaders
 from strawberry.scalars import JSON
 
 from lineage import model
 from lineage.artifacts import custom_properties_to_metadata
+from lineage.server.graphql.ids import to_global_id
+from lineage.server.graphql.loaders import Loaders
 from lineage.store import dashboard
 
 Long = NewType("Long", int)

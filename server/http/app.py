@@ -12,13 +12,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage.server import metrics
-from lineage.server.config import ServerConfig
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from lineage.server import metrics
+from lineage.server.config import ServerConfig
 from lineage.store.store import Store
 
 log = logging.getLogger("lineage.server.http")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lineage.server.graphql.app import graphql_app
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from lineage.server.graphql.app import graphql_app
 
 if TYPE_CHECKING:
     from lineage.server.http.app import AppState

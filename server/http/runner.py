@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 import uvicorn
+
 from lineage.server.config import ServerConfig
 from lineage.server.http.app import build_app
-
 from lineage.store.store import Store
 
 

@@ -15,14 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from lineage.server import metrics
-from lineage.server.mlmd import convert as cv
 from ml_metadata.proto import metadata_store_pb2 as pb
 from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from lineage import model
 from lineage.errors import InvalidArgument, LineageError, NotFound
+from lineage.server import metrics
+from lineage.server.grpc_status import status_of
+from lineage.server.mlmd import convert as cv
 from lineage.store.paging import ListOptions
 from lineage.store.store import (
     ArtifactAndEvent,
@@ -34,17 +35,6 @@ from lineage.store.store import (
 
 log = logging.getLogger("lineage.server.mlmd")
 
-STATUS = {
-    "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
-    "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
-    "ALREADY_EXISTS": grpc.StatusCode.ALREADY_EXISTS,
-    "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
-    "ABORTED": grpc.StatusCode.ABORTED,
-    "OUT_OF_RANGE": grpc.StatusCode.OUT_OF_RANGE,
-    "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
-    "INTERNAL": grpc.StatusCode.INTERNAL,
-    "DATA_LOSS": grpc.StatusCode.DATA_LOSS,
-}
 
 StoreFor = Callable[[grpc.ServicerContext], Store]
 
@@ -60,7 +50,7 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, request, self.store_for(context))
         except LineageError as exc:
             code = exc.code
-            context.abort(STATUS.get(exc.code, grpc.StatusCode.UNKNOWN), exc.message)
+            context.abort(status_of(exc.code), exc.message)
         except Exception:
             code = "INTERNAL"
             log.exception("%s failed", method.__name__)

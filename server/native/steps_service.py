@@ -13,25 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from lineage.client import proto_convert as cv
 
 from lineage._proto.lineage.v1 import lineage_pb2 as pb
+from lineage.client import proto_convert as cv
 from lineage.errors import LineageError
+from lineage.server.grpc_status import status_of
 from lineage.steps import find_cached_step, record_step, resolve_artifacts
 
 log = logging.getLogger("lineage.server.native")
-
-_STATUS = {
-    "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
-    "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
-    "ALREADY_EXISTS": grpc.StatusCode.ALREADY_EXISTS,
-    "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
-    "ABORTED": grpc.StatusCode.ABORTED,
-    "OUT_OF_RANGE": grpc.StatusCode.OUT_OF_RANGE,
-    "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
-    "INTERNAL": grpc.StatusCode.INTERNAL,
-    "DATA_LOSS": grpc.StatusCode.DATA_LOSS,
-}
 
 
 def _observe(name: str, code: str, seconds: float) -> None:
@@ -53,7 +42,7 @@ def _rpc(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, request, context)
         except LineageError as exc:
             code = exc.code
-            context.abort(_STATUS.get(exc.code, grpc.StatusCode.UNKNOWN), exc.message)
+            context.abort(status_of(exc.code), exc.message)
         except (TypeError, ValueError) as exc:
             code = "INVALID_ARGUMENT"
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
