@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from lineage.server.report import report
+
 
 @click.command("graphql-schema")
 @click.option(
@@ -42,4 +44,4 @@ def graphql_schema(output: Path | None, check: bool) -> None:
     click.echo(f"wrote {output}")
 
 
-COMMANDS = [graphql_schema]
+COMMANDS = [graphql_schema, report]

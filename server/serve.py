@@ -49,7 +49,12 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
         blob_store = open_blob_store(blob_url, check=True)
     except (LineageError, ImportError) as exc:
         store.close()
-        reason = exc.message if isinstance(exc, LineageError) else f"{exc} (pip install 'lineage[server]')"
+        if isinstance(exc, LineageError):
+            reason = exc.message
+            if exc.code == "NOT_FOUND":
+                reason += " (create it, or set LINEAGE_BLOB_CREATE_BUCKET=true)"
+        else:
+            reason = f"{exc} (pip install 'lineage[server]')"
         print(f"lineage serve: cannot use the blob store {blob_url}: {reason}", file=sys.stderr)
         return 2
     try:

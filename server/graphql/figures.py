@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -128,9 +129,7 @@ def applicable_kinds(type_name: str | None, metadata: dict[str, Any]) -> list[Fi
     return kinds
 
 
-def build_figure(
-    artifact: model.Artifact, kind: FigureKind, *, normalize: bool = False
-) -> Figure:
+def build_figure(artifact: model.Artifact, kind: FigureKind, *, normalize: bool = False) -> Figure:
     """One figure of an artifact; InvalidArgument (with the viewer's reason) if its
     metadata has no data for it."""
     from lineage.viewers import MetadataError
@@ -159,6 +158,22 @@ def artifact_figures(artifact: model.Artifact, *, normalize: bool = False) -> li
     return out
 
 
+def short_labels(names: list[str]) -> list[str]:
+    """Names without the prefix all of them share (cut at a separator), so legends and
+    axes of many runs of one pipeline stay readable: ``pipe-20260101-1-a``, ``pipe-20260101-2-b``
+    become ``1-a``, ``2-b``."""
+    if len(names) < 2:
+        return names
+    prefix = os.path.commonprefix(names)
+    cut = max(prefix.rfind(c) for c in "-_/.: ")
+    if cut < 0:
+        return names
+    out = [n[cut + 1 :] for n in names]
+    if any(not n for n in out) or len(set(out)) != len(set(names)):
+        return names
+    return out
+
+
 def compare_figure(
     kind: CompareFigureKind,
     runs: list[model.Context],
@@ -170,9 +185,9 @@ def compare_figure(
     from lineage.viewers import MetadataError
 
     pairs: list[tuple[str, Any]] = []
-    for run in runs:
+    labels = short_labels([str(run.name or f"run {run.id}") for run in runs])
+    for run, label in zip(runs, labels, strict=True):
         found = artifacts_by_run.get(int(run.id or 0), [])
-        label = str(run.name or f"run {run.id}")
         if kind == CompareFigureKind.METRICS:
             merged: dict[str, Any] = {}
             for artifact in found:

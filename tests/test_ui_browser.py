@@ -1,0 +1,397 @@
+"""The web UI in a real headless Chromium (Playwright) against ``lineage serve`` with the
+demo data: every page opens, lineages expand by clicks, confusion matrices and ROC curves
+draw, runs compare, a 2,000-node lineage opens collapsed and stays responsive; nothing is
+loaded from outside the server and no script fails. Screenshots go to
+test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+from lineage_server import LineageServer
+from test_ui_data import FAN_OUT, UIData, make_store
+
+pytest.importorskip("sklearn")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("LINEAGE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+TIMEOUT_MS = 20_000
+# A click that expands a large lineage must answer within this (loose: 2 shared cores).
+EXPAND_SECONDS = 3.0
+
+if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(f"Chromium is missing ({CHROMIUM}): apt-get install -y chromium")
+    pytest.skip(f"Chromium is missing ({CHROMIUM})", allow_module_level=True)
+
+
+def gid(kind: str, mlmd_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{mlmd_id}".encode()).decode().rstrip("=")
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UIData, str]]:
+    data = make_store(tmp_path_factory.mktemp("ui-browser") / "data")
+    server = LineageServer(data.database_url, data.data_dir, http=True).start()
+    try:
+        yield data, f"http://127.0.0.1:{server.http_port}/"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A browser tab on the UI that remembers script errors and every request."""
+
+    def __init__(self, page: Any, base: str) -> None:
+        self.page = page
+        self.base = base
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.set_default_timeout(TIMEOUT_MS)
+
+    def open(self, fragment: str) -> Any:
+        """Load the app at #fragment and wait until the page has rendered."""
+        self.page.goto(self.base + "#" + fragment)
+        path = fragment.split("?")[0]
+        self.page.wait_for_selector(f'#app[data-ready="{path}"]')
+        return self.page
+
+    def screenshot(self, name: str, full_page: bool = False) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    def count(self, selector: str) -> int:
+        return int(self.page.locator(selector).count())
+
+    def wait_plotted(self, selector: str) -> Any:
+        self.page.wait_for_selector(f"{selector}.plotted")
+        return self.page.evaluate(
+            "s => { const el = document.querySelector(s); return {data: el.data, layout: el.layout}; }",
+            f"{selector}.plotted",
+        )
+
+
+@pytest.fixture
+def tab(browser: Any, ui: tuple[UIData, str]) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = Page(context.new_page(), ui[1])
+    yield page
+    host = urlparse(ui[1]).netloc
+    outside = [u for u in page.requests if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).netloc != host]
+    context.close()
+    assert not outside, f"requests outside the server: {outside}"
+    assert not page.errors, f"script errors: {page.errors}"
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_home_lists_recent_runs_with_states(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    page = tab.open("/")
+    page.wait_for_selector("table.runs tbody tr")
+    assert tab.count("table.runs tbody tr") == len(data.runs) + 1  # the demo and the reports run
+    newest = page.locator("table.runs tbody tr").first
+    assert "reports-1" in newest.inner_text()
+    assert tab.count("table.runs .badge.state-COMPLETE") == len(data.runs) + 1
+    assert "accuracy" in page.locator("table.runs thead").text_content()
+    assert page.locator(".stat").first.inner_text().startswith(str(len(data.runs) + 1))
+    tab.screenshot("home")
+    # state filter: a shareable link
+    page.click(".chip:has-text('Failed')")
+    page.wait_for_selector(".state-box.empty")
+    assert "state=FAILED" in page.url
+    assert "No failed runs" in page.inner_text("#app")
+
+
+def test_run_page_steps_graph_metrics_and_figures(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    run_id = data.runs["logreg-C1"]
+    page = tab.open(f"/runs/{run_id}")
+    assert data.run_names["logreg-C1"] in page.inner_text("h1")
+    # prepare (cached), train, evaluate and their five artifacts
+    page.wait_for_selector(".step-graph .gnode")
+    assert tab.count(".step-graph .gnode.execution") == 3
+    assert tab.count(".step-graph .gnode.artifact") == 5
+    assert tab.count(".step-graph .gnode.state-CACHED") == 1
+    assert tab.count(".step-graph .gedge") == 8
+    metrics = page.locator("section.card:has(h2:text-is('Metrics'))").inner_text()
+    for name in ("accuracy", "precision", "recall", "f1", "roc_auc"):
+        assert name in metrics
+    assert "train.model_type" in page.locator("section.card:has(h2:text-is('Parameters'))").inner_text()
+    cm = tab.wait_plotted(".figure[data-kind=CONFUSION_MATRIX]")
+    assert sum(map(sum, cm["data"][0]["z"])) == 143
+    tab.wait_plotted(".figure[data-kind=ROC_CURVE]")
+    tab.screenshot("run", full_page=True)
+    # a node of the graph opens its page
+    page.locator(".step-graph .gnode.execution", has_text="evaluate").click()
+    page.wait_for_selector(f'#app[data-ready="/executions/{data.executions["logreg-C1"]["evaluate"]}"]')
+
+
+def test_artifact_page_confusion_matrix_toggle_and_roc(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    artifact = data.classification["forest-50"]
+    page = tab.open(f"/artifacts/{artifact}")
+    assert "classification" in page.inner_text("h1")
+    assert page.get_attribute("#download", "href") == f"/artifacts/{artifact}/download"
+    counts = tab.wait_plotted(".figure[data-kind=CONFUSION_MATRIX]")
+    z = counts["data"][0]["z"]
+    assert sum(map(sum, z)) == 143 and all(float(v).is_integer() for row in z for v in row)
+    roc = tab.wait_plotted(".figure[data-kind=ROC_CURVE]")
+    names = [t.get("name", "") for t in roc["data"]]
+    assert any("AUC = 0.99" in n for n in names), names
+    pr = tab.wait_plotted(".figure[data-kind=PRECISION_RECALL]")
+    assert pr["layout"]["xaxis"]["title"]["text"] == "Recall"
+    tab.screenshot("artifact-classification", full_page=True)
+
+    page.click(".segmented button[data-mode=normalized]")
+    page.wait_for_selector(".figure[data-kind=CONFUSION_MATRIX][data-normalized=true].plotted")
+    z = page.evaluate("() => document.querySelector('.figure[data-kind=CONFUSION_MATRIX]').data[0].z")
+    assert all(abs(sum(row) - 1) < 1e-9 for row in z)
+    assert "norm=1" in page.url
+    tab.screenshot("artifact-confusion-normalized")
+    # the link keeps the choice
+    page.reload()
+    page.wait_for_selector(".figure[data-kind=CONFUSION_MATRIX].plotted")
+    assert page.get_attribute(".segmented button[data-mode=normalized]", "aria-pressed") == "true"
+    # the page's lineage: the producing evaluate step and the start node
+    page.wait_for_selector(".explorer.compact .gnode.start")
+    assert "evaluate" in page.locator(".explorer.compact").inner_text()
+
+
+def test_artifact_page_metrics_and_html_document(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    page = tab.open(f"/artifacts/{data.metrics['forest-200']}")
+    table = tab.wait_plotted(".figure[data-kind=METRICS_TABLE]")
+    assert "accuracy" in table["data"][0]["cells"]["values"][0]
+    page = tab.open(f"/artifacts/{data.html_id}")
+    frame = page.wait_for_selector("iframe.document-frame").content_frame()
+    frame.wait_for_selector("h1")
+    assert frame.inner_text("h1") == "Evaluation report"
+    assert frame.evaluate("() => window.pwned === undefined && !document.querySelector('script')")
+    assert page.evaluate("() => window.pwned === undefined")
+    tab.screenshot("artifact-html")
+
+
+def test_execution_page(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    execution = data.executions["forest-200"]["train"]
+    page = tab.open(f"/executions/{execution}")
+    assert "train" in page.inner_text("h1")
+    inputs = page.locator("section.card:has(h2:text-is('Inputs'))").inner_text()
+    outputs = page.locator("section.card:has(h2:text-is('Outputs'))").inner_text()
+    assert "train" in inputs and "Dataset" in inputs
+    assert "model" in outputs and "Model" in outputs
+    assert "random_forest" in page.locator("section.card:has(h2:text-is('Parameters'))").inner_text()
+    page.wait_for_selector(".explorer.compact .gnode.start")
+    assert tab.count(".explorer.compact .gnode") == 3
+    tab.screenshot("execution", full_page=True)
+
+
+def test_search_with_the_filter_language(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    page = tab.open("/search")
+    page.fill("textarea[name=q]", "type = 'system.ClassificationMetrics'")
+    page.press("textarea[name=q]", "Enter")
+    page.wait_for_selector("#result-count")
+    assert page.inner_text("#result-count").startswith(f"{len(data.runs)} matches")
+    assert tab.count(".results tbody tr") == len(data.runs)
+    assert "kind=artifacts" in page.url and "ClassificationMetrics" in unquote(page.url)
+    tab.screenshot("search")
+    # executions by state
+    page.select_option("select[name=kind]", "executions")
+    page.wait_for_selector(".results")
+    page.fill("textarea[name=q]", "last_known_state = CACHED")
+    page.click("button:has-text('Search')")
+    page.wait_for_function("() => document.querySelector('#result-count')?.textContent.startsWith('4 matches')")
+    # a bad filter: the error says what and where, nothing runs
+    page.fill("textarea[name=q]", "type == 'system.Model'")
+    page.press("textarea[name=q]", "Enter")
+    page.wait_for_selector(".filter-error")
+    error = page.inner_text(".filter-error")
+    assert "INVALID_ARGUMENT" in error and "column" in error
+    assert tab.count(".filter-input.invalid") == 1
+    tab.screenshot("search-error")
+
+
+def test_quick_search_by_name(tab: Page, ui: tuple[UIData, str]) -> None:
+    page = tab.open("/")
+    page.fill("#quick-search input", "forest")
+    page.press("#quick-search input", "Enter")
+    page.wait_for_selector("section.card:has(h2:has-text('Runs (2)'))")
+    page.fill("#quick-search input", "Execution:3")
+    page.press("#quick-search input", "Enter")
+    page.wait_for_selector('#app[data-ready="/executions/3"]')
+
+
+def test_empty_and_error_states(tab: Page) -> None:
+    page = tab.open("/runs/999999")
+    assert "There is no pipeline run 999999" in page.inner_text("#app")
+    page = tab.open("/artifacts/999999")
+    assert "There is no artifact 999999" in page.inner_text("#app")
+    page = tab.open("/lineage?node=Artifact:999999")
+    page.wait_for_selector(".explorer .state-box.error")
+    assert "NOT_FOUND" in page.inner_text(".explorer .state-box.error")
+    assert "999999" in page.inner_text(".explorer .state-box.error")
+    page = tab.open("/lineage?node=nonsense")
+    assert "not an artifact or execution id" in page.inner_text("#app")
+    page = tab.open("/compare?runs=2,999999")
+    assert "NOT_FOUND" in page.inner_text("#app")
+    page = tab.open("/no/such/page")
+    assert "There is no such page" in page.inner_text("#app")
+
+
+# ---------------------------------------------------------------- lineage explorer
+
+
+def test_lineage_explorer_expands_by_clicks(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    model = data.models["forest-50"]
+    train = data.executions["forest-50"]["train"]
+    page = tab.open(f"/lineage?node=Artifact:{model}")
+    page.wait_for_selector(".explorer .gnode.start")
+    # depth 1: the model, the step that wrote it, the step that read it
+    assert tab.count(".explorer .gnode") == 3
+    start = page.locator(".explorer .gnode.start")
+    assert start.get_attribute("data-id") == gid("Artifact", model)
+    tab.screenshot("lineage-start")
+
+    train_node = page.locator(f'.explorer .gnode[data-id="{gid("Execution", train)}"]')
+    train_node.locator(".handle.expand[data-dir=up]").click()
+    page.wait_for_function("() => document.querySelectorAll('.explorer .gnode').length === 4")
+    assert "open=Execution%3A" in page.url or "open=Execution:" in page.url
+    # the train dataset came in, and the prepare steps behind it can be expanded too
+    dataset = page.locator(".explorer .gnode.artifact", has_text="train")
+    dataset.locator(".handle.expand[data-dir=up]").click()
+    page.wait_for_function("() => document.querySelectorAll('.explorer .gnode').length > 4")
+    expanded = tab.count(".explorer .gnode")
+    # select a node: its details, a link to its page
+    dataset.click()
+    page.wait_for_selector(".explorer-panel h3:text-is('train')")
+    assert page.get_attribute(".explorer-panel a.btn.primary", "href").startswith("#/artifacts/")
+    tab.screenshot("lineage-expanded")
+
+    # the URL is the state: opening it again shows the same graph
+    url = page.url
+    page.goto("about:blank")
+    page.goto(url)
+    page.wait_for_function(f"() => document.querySelectorAll('.explorer .gnode').length === {expanded}")
+    # depth: two hops up- and downstream from the start
+    page.select_option("select[name=depth]", "2")
+    page.wait_for_function("() => document.querySelectorAll('.explorer .gnode').length > 3 && !document.querySelector('.explorer.busy')")
+    assert "depth=2" in page.url
+    # double-click jumps to the node's page
+    page.locator(f'.explorer .gnode[data-id="{gid("Execution", train)}"]').dblclick()
+    page.wait_for_selector(f'#app[data-ready="/executions/{train}"]')
+
+
+def test_large_lineage_opens_collapsed_and_expands_progressively(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    hub = data.hub_id
+    started = time.monotonic()
+    page = tab.open(f"/lineage?node=Artifact:{hub}")
+    page.wait_for_selector(".explorer .gnode.group")
+    opened = time.monotonic() - started
+    # 1,001 nodes loaded, two drawn: the dataset and one group of its 1,000 readers
+    assert tab.count(".explorer .gnode") == 2
+    group = page.locator(".explorer .gnode.group")
+    assert f"{FAN_OUT:,} × ContainerExecution" in group.inner_text()
+    assert page.inner_text(".explorer-status").startswith(f"1 of {FAN_OUT + 1:,} loaded nodes shown")
+    tab.screenshot("lineage-large-collapsed")
+
+    timings = []
+    for step in range(1, 3):
+        before = tab.count(".explorer .gnode")
+        t0 = time.monotonic()
+        page.locator(".explorer .gnode.group").click()
+        page.wait_for_function(f"() => document.querySelectorAll('.explorer .gnode').length === {before + 25}")
+        timings.append(time.monotonic() - t0)
+        assert f"{FAN_OUT - 25 * step:,} ×" in page.locator(".explorer .gnode.group").inner_text()
+    # expand one revealed step downstream: one more hop loads, on demand
+    first = data.fan_execution_ids[0]
+    before = tab.count(".explorer .gnode")
+    t0 = time.monotonic()
+    page.locator(f'.explorer .gnode[data-id="{gid("Execution", first)}"] .handle.expand[data-dir=down]').click()
+    page.wait_for_function(f"() => document.querySelectorAll('.explorer .gnode').length === {before + 1}")
+    timings.append(time.monotonic() - t0)
+    assert page.locator(".explorer .gnode.artifact", has_text="model-0000").count() == 1
+    render_ms = float(page.get_attribute(".explorer", "data-render-ms") or "0")
+    tab.screenshot("lineage-large-expanded")
+    assert max(timings) < EXPAND_SECONDS, timings
+    assert opened < 10, opened
+    assert render_ms < 1000, render_ms
+
+    # two hops: 2,001 nodes in reach, the nearest 1,500 load, still drawn collapsed
+    page = tab.open(f"/lineage?node=Artifact:{hub}&depth=2")
+    page.wait_for_selector(".explorer .gnode.group")
+    assert tab.count(".explorer .gnode") <= 30
+    assert page.is_visible(".explorer-notice")
+    # "show all" draws every member and the page still answers
+    page.locator(".explorer .gnode.group").click()
+    page.wait_for_selector(".explorer-panel button:has-text('Show all')")
+    t0 = time.monotonic()
+    page.click(".explorer-panel button:has-text('Show all')")
+    page.wait_for_function(f"() => document.querySelectorAll('.explorer .gnode.execution').length === {FAN_OUT}")
+    assert time.monotonic() - t0 < 3 * EXPAND_SECONDS
+    tab.screenshot("lineage-large-all")
+
+
+# ---------------------------------------------------------------- compare
+
+
+def test_compare_two_runs(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    page = tab.open("/")
+    page.wait_for_selector("table.runs tbody tr")
+    for label in ("logreg-C20", "forest-200"):
+        page.check(f"table.runs tr[data-run='{data.runs[label]}'] input.run-check")
+    page.click("#compare-selected")
+    page.wait_for_selector('#app[data-ready="/compare"]')
+    page.wait_for_selector("table.compare")
+    heads = page.locator("table.compare th.run-head").all_inner_texts()
+    assert len(heads) == 2 and any("forest-200" in h for h in heads)
+    body = page.inner_text("table.compare")
+    assert "roc_auc" in body and "train.model_type" in body and "random_forest" in body
+    assert tab.count("table.compare tr.differs") >= 5
+    roc = tab.wait_plotted(".figure[data-kind=COMPARE_ROC]")
+    curves = [t for t in roc["data"] if "Chance" not in t.get("name", "")]
+    assert len(curves) == 2
+    tab.wait_plotted(".figure[data-kind=COMPARE_METRICS]")
+    tab.screenshot("compare", full_page=True)
+    page.check("label.toggle input")
+    page.wait_for_function("() => location.hash.includes('diff=1')")
+    page.wait_for_selector("table.compare")
+    assert "prepare.seed" not in page.inner_text("table.compare")
