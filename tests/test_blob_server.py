@@ -382,6 +382,10 @@ def test_grpc_large_object_streams(local_served: Served) -> None:
         for chunk in r.iter_bytes():
             got.update(chunk)
     assert got.hexdigest() == sha
+    # A client that leaves early: the server stops reading the object.
+    with httpx.stream("GET", f"{local_served.http}/blobs/{sha}", timeout=60) as r:
+        next(r.iter_raw(MiB))
+    assert wait_for(lambda: "the client left after" in local_served.server.log_text())
 
 
 # -- HTTP --------------------------------------------------------------------------------
@@ -617,3 +621,24 @@ def test_startup_refuses_an_unreachable_endpoint(tmp_path: Path) -> None:
     assert time.monotonic() - started < 30
     assert server.process is not None and server.process.returncode == 2
     assert "unreachable" in str(info.value) and endpoint.removeprefix("http://") in str(info.value)
+
+
+def test_readme_grpc_example(local_served: Served, tmp_path: Path, monkeypatch: Any) -> None:
+    """The ```python block of the README's blob section runs as written (address and
+    artifact id replaced)."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("<!-- BLOBS -->") : text.index("<!-- /BLOBS -->")]
+    [code] = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    artifact_id = local_served.artifact()
+    code = code.replace("127.0.0.1:8080", local_served.server.address)
+    code = code.replace('"model.bin", 12', f'"model.bin", {artifact_id}')
+    data = os.urandom(3 * MiB + 5)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.bin").write_bytes(data)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    assert namespace["blob"].sha256 == hashlib.sha256(data).hexdigest()
+    assert (tmp_path / "copy.bin").read_bytes() == data
+    assert local_served.custom_properties(artifact_id)["lineage_size"] == len(data)

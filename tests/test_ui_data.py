@@ -45,11 +45,10 @@ class UIData:
 
 
 def make_store(data_dir: Path, *, fan_out: int = FAN_OUT) -> UIData:
-    from lineage.client.client import Client
-    from lineage.client.demo.pipeline import RUNS, run_demo
-
     import lineage
     from lineage.artifacts import HTML, Markdown
+    from lineage.client.client import Client
+    from lineage.client.demo.pipeline import RUNS, run_demo
 
     data_dir.mkdir(parents=True, exist_ok=True)
     run_demo(str(data_dir), echo=None)
@@ -120,7 +119,9 @@ def add_fan_out(store: Store, n: int) -> tuple[int, list[int]]:
             type_id=dataset_type.id,
             uri="file:///data/shared-features.csv",
             state=model.ArtifactState.LIVE,
-            custom_properties={"display_name": model.Value(model.PropertyType.STRING, "shared-features")},
+            custom_properties={
+                "display_name": model.Value(model.PropertyType.STRING, "shared-features")
+            },
         )
     ]
     executions = []
@@ -130,7 +131,9 @@ def add_fan_out(store: Store, n: int) -> tuple[int, list[int]]:
             model.Execution(
                 type_id=execution_type.id,
                 last_known_state=model.ExecutionState.COMPLETE,
-                custom_properties={"display_name": model.Value(model.PropertyType.STRING, f"score-{i:04d}")},
+                custom_properties={
+                    "display_name": model.Value(model.PropertyType.STRING, f"score-{i:04d}")
+                },
             )
         )
         artifacts.append(
@@ -138,7 +141,9 @@ def add_fan_out(store: Store, n: int) -> tuple[int, list[int]]:
                 type_id=model_type.id,
                 uri=f"file:///models/m{i:04d}",
                 state=model.ArtifactState.LIVE,
-                custom_properties={"display_name": model.Value(model.PropertyType.STRING, f"model-{i:04d}")},
+                custom_properties={
+                    "display_name": model.Value(model.PropertyType.STRING, f"model-{i:04d}")
+                },
             )
         )
         edges.append((i, 0, model.Event(type=model.EventType.INPUT)))

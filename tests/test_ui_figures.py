@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
+from test_ui_data import UIData, make_store
+
 from lineage.server.config import ServerConfig
 from lineage.server.graphql.figures import short_labels
 from lineage.server.http.app import build_app
 from lineage.server.http.ui_routes import ui_dir
-from starlette.testclient import TestClient
-from test_ui_data import UIData, make_store
-
 from lineage.store.store import Store
 
 pytest.importorskip("sklearn")
@@ -49,14 +49,24 @@ def ok(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
 
 
 def stored_metadata(client: TestClient, artifact_id: int) -> dict[str, Any]:
-    data = ok(client, "query($id: ID!) { node(id: $id) { ... on Artifact { metadata } } }", id=f"Artifact:{artifact_id}")
+    data = ok(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Artifact { metadata } } }",
+        id=f"Artifact:{artifact_id}",
+    )
     return data["node"]["metadata"]  # type: ignore[no-any-return]
 
 
-def test_figures_of_a_classification_artifact_carry_its_data(client: TestClient, data: UIData) -> None:
+def test_figures_of_a_classification_artifact_carry_its_data(
+    client: TestClient, data: UIData
+) -> None:
     artifact = data.classification["logreg-C1"]
     metadata = stored_metadata(client, artifact)
-    figures = ok(client, "query($id: ID!) { figures(artifactId: $id) { kind title figure } }", id=str(artifact))["figures"]
+    figures = ok(
+        client,
+        "query($id: ID!) { figures(artifactId: $id) { kind title figure } }",
+        id=str(artifact),
+    )["figures"]
     assert [f["kind"] for f in figures] == ["CONFUSION_MATRIX", "ROC_CURVE", "PRECISION_RECALL"]
     by_kind = {f["kind"]: f["figure"] for f in figures}
 
@@ -66,7 +76,11 @@ def test_figures_of_a_classification_artifact_carry_its_data(client: TestClient,
     assert heatmap["z"] == rows
     assert sum(map(sum, rows)) == 143  # the test split of the demo data
 
-    roc = [t for t in by_kind["ROC_CURVE"]["data"] if "AUC" in t.get("name", "") and "Chance" not in t["name"]]
+    roc = [
+        t
+        for t in by_kind["ROC_CURVE"]["data"]
+        if "AUC" in t.get("name", "") and "Chance" not in t["name"]
+    ]
     assert len(roc) == 1
     points = metadata["confidenceMetrics"]
     assert sorted(roc[0]["x"]) == sorted(p["falsePositiveRate"] for p in points)
@@ -89,18 +103,33 @@ def test_confusion_matrix_normalized(client: TestClient, data: UIData) -> None:
 
 def test_metrics_table_figure(client: TestClient, data: UIData) -> None:
     artifact = data.metrics["forest-200"]
-    figures = ok(client, "query($id: ID!) { figures(artifactId: $id) { kind figure } }", id=str(artifact))["figures"]
+    figures = ok(
+        client, "query($id: ID!) { figures(artifactId: $id) { kind figure } }", id=str(artifact)
+    )["figures"]
     assert [f["kind"] for f in figures] == ["METRICS_TABLE"]
     names, values = figures[0]["figure"]["data"][0]["cells"]["values"]
     assert set(names) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
 
 
-def test_a_figure_the_metadata_has_no_data_for_is_a_clear_error(client: TestClient, data: UIData) -> None:
-    body = gql(client, "query($id: ID!) { figure(artifactId: $id, kind: ROC_CURVE) { title } }", id=str(data.models["forest-50"]))
+def test_a_figure_the_metadata_has_no_data_for_is_a_clear_error(
+    client: TestClient, data: UIData
+) -> None:
+    body = gql(
+        client,
+        "query($id: ID!) { figure(artifactId: $id, kind: ROC_CURVE) { title } }",
+        id=str(data.models["forest-50"]),
+    )
     [error] = body["errors"]
     assert error["extensions"]["code"] == "INVALID_ARGUMENT"
     assert "has no roc curve" in error["message"]
-    assert ok(client, "query($id: ID!) { figures(artifactId: $id) { kind } }", id=str(data.models["forest-50"]))["figures"] == []
+    assert (
+        ok(
+            client,
+            "query($id: ID!) { figures(artifactId: $id) { kind } }",
+            id=str(data.models["forest-50"]),
+        )["figures"]
+        == []
+    )
     body = gql(client, '{ figures(artifactId: "Artifact:99999") { kind } }')
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
@@ -112,7 +141,9 @@ def test_compare_figures(client: TestClient, data: UIData) -> None:
     curves = [t for t in roc["data"] if "Chance" not in t.get("name", "")]
     assert len(curves) == 2
     # the runs' shared name prefix is cut so legends stay readable
-    assert curves[0]["name"].startswith("2-logreg-C1") and curves[1]["name"].startswith("5-forest-200")
+    assert curves[0]["name"].startswith("2-logreg-C1") and curves[1]["name"].startswith(
+        "5-forest-200"
+    )
     bars = ok(client, query, ids=ids, k="METRICS")["compareFigure"]["figure"]
     accuracy = [t for t in bars["data"] if t["type"] == "bar"]
     assert accuracy and {t["name"] for t in accuracy} == {"2-logreg-C1", "5-forest-200"}
@@ -161,13 +192,20 @@ def test_index_page_and_assets(client: TestClient) -> None:
     assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
     plotly = client.get("/static/plotly.min.js")
     assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
-    for bad in ("/static/__init__.py", "/static/../report.py", "/static/%2e%2e/pyproject.toml", "/static/nope.js"):
+    for bad in (
+        "/static/__init__.py",
+        "/static/../report.py",
+        "/static/%2e%2e/pyproject.toml",
+        "/static/nope.js",
+    ):
         assert client.get(bad).status_code == 404, bad
 
 
 def test_assets_load_nothing_from_elsewhere() -> None:
     """No CDN: no script, stylesheet, font or import from another origin in the UI."""
-    external = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//|import[^;]*["'](https?:)?//|fetch\(\s*["'](https?:)?//""")
+    external = re.compile(
+        r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//|import[^;]*["'](https?:)?//|fetch\(\s*["'](https?:)?//"""
+    )
     for path in Path(ui_dir()).iterdir():
         if path.suffix in (".js", ".css", ".html"):
             text = path.read_text()

@@ -48,6 +48,7 @@ from lineage.errors import (
     NotFound,
     OutOfRange,
 )
+from lineage.server.grpc_status import status_of
 from lineage.store.schema import artifact_property_table, artifact_table, blob_table
 
 log = logging.getLogger("lineage.server.blobs")
@@ -58,19 +59,6 @@ __all__ = ["ARCHIVE_PROPERTY", "ArtifactBytes", "BlobResolver", "Handlers", "hel
 MESSAGE_CHUNK = 1024 * 1024
 #: Custom property the SDK sets on an artifact whose bytes are a tar of a directory.
 ARCHIVE_PROPERTY = "lineage_archive"
-
-_STATUS = {
-    "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
-    "NOT_FOUND": grpc.StatusCode.NOT_FOUND,
-    "ALREADY_EXISTS": grpc.StatusCode.ALREADY_EXISTS,
-    "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
-    "ABORTED": grpc.StatusCode.ABORTED,
-    "OUT_OF_RANGE": grpc.StatusCode.OUT_OF_RANGE,
-    "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
-    "INTERNAL": grpc.StatusCode.INTERNAL,
-    "DATA_LOSS": grpc.StatusCode.DATA_LOSS,
-    "UNIMPLEMENTED": grpc.StatusCode.UNIMPLEMENTED,
-}
 
 
 class _NoBlobStore(LineageError):
@@ -340,7 +328,10 @@ def _observe(name: str, code: str, seconds: float) -> None:
 
 
 def _abort(context: grpc.ServicerContext, exc: LineageError) -> None:
-    context.abort(_STATUS.get(exc.code, grpc.StatusCode.UNKNOWN), exc.message)
+    unimplemented = exc.code == "UNIMPLEMENTED"
+    context.abort(
+        grpc.StatusCode.UNIMPLEMENTED if unimplemented else status_of(exc.code), exc.message
+    )
 
 
 class _ClientGone(Exception):
@@ -486,12 +477,13 @@ class Handlers:
         try:
             source = self._download_source(request, context)
             reader = source.open(int(request.offset), int(request.length) or None)
-            yield pb.DownloadBlobResponse(blob=source.ref())
-            pieces: Iterable[bytes] = held_back(reader) if source.verified else reader
-            for chunk in pieces:
-                for piece in _slices(chunk, MESSAGE_CHUNK):
-                    sent += len(piece)
-                    yield pb.DownloadBlobResponse(chunk=piece)
+            with reader:  # closed (connection released) when the client leaves early
+                yield pb.DownloadBlobResponse(blob=source.ref())
+                pieces: Iterable[bytes] = held_back(reader) if source.verified else reader
+                for chunk in pieces:
+                    for piece in _slices(chunk, MESSAGE_CHUNK):
+                        sent += len(piece)
+                        yield pb.DownloadBlobResponse(chunk=piece)
         except LineageError as exc:
             code = exc.code
             if isinstance(exc, DataLoss) or code in ("UNAVAILABLE", "INTERNAL"):

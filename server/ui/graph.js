@@ -225,6 +225,35 @@ export class GraphView {
     this._apply();
   }
 
+  /** Pan (and zoom out if needed) the least so that these nodes are all on screen. */
+  showNodes(ids) {
+    const points = ids.map((id) => this.positions.get(id)).filter(Boolean);
+    if (!points.length) return;
+    let x0 = Infinity; let y0 = Infinity; let x1 = -Infinity; let y1 = -Infinity;
+    for (const p of points) {
+      x0 = Math.min(x0, p.x - NODE_W / 2 - 16); x1 = Math.max(x1, p.x + NODE_W / 2 + 16);
+      y0 = Math.min(y0, p.y - NODE_H / 2 - 8); y1 = Math.max(y1, p.y + NODE_H / 2 + 8);
+    }
+    const rect = this.svg.getBoundingClientRect();
+    const width = rect.width || 800;
+    const height = rect.height || 400;
+    const pad = 24;
+    const fits = Math.min((width - 2 * pad) / (x1 - x0), (height - 2 * pad) / (y1 - y0));
+    if (fits < this.view.k) {
+      const k = Math.max(0.12, fits);
+      const cx = (x0 + x1) / 2;
+      const cy = (y0 + y1) / 2;
+      this.view = { k, x: width / 2 - cx * k, y: height / 2 - cy * k };
+    } else {
+      const k = this.view.k;
+      const sx0 = this.view.x + x0 * k; const sx1 = this.view.x + x1 * k;
+      const sy0 = this.view.y + y0 * k; const sy1 = this.view.y + y1 * k;
+      if (sx0 < pad) this.view.x += pad - sx0; else if (sx1 > width - pad) this.view.x -= sx1 - (width - pad);
+      if (sy0 < pad) this.view.y += pad - sy0; else if (sy1 > height - pad) this.view.y -= sy1 - (height - pad);
+    }
+    this._apply();
+  }
+
   /** Screen position of a node (to keep it in place across a re-layout). */
   screenOf(id) {
     const p = this.positions.get(id);
@@ -235,7 +264,7 @@ export class GraphView {
    * nodes: [{id, kind: 'artifact'|'execution'|'group', name, type, state, handles: [{dir, action, label, title}],
    *          classes}]; edges: [{source, target, type}]. anchor: keep this node where it was.
    */
-  render(nodes, edges, { anchor = null, fit = false, selected = null, start = null } = {}) {
+  render(nodes, edges, { anchor = null, fit = false, selected = null, start = null, focus = null } = {}) {
     const before = anchor ? this.screenOf(anchor) : null;
     this.positions = layoutGraph(nodes.map((n) => n.id), edges);
     const parts = [];
@@ -285,6 +314,7 @@ export class GraphView {
         this.view.y = before.y - p.y * this.view.k;
       }
       this._apply();
+      if (focus && focus.length) this.showNodes([anchor, ...focus]);
     }
   }
 }
@@ -630,15 +660,18 @@ export class LineageExplorer {
         id: g.id,
         kind: 'group',
         classes: `group-${g.kind}`,
-        name: `${more.toLocaleString()} × ${shortType(g.type)}`,
+        name: `${more.toLocaleString()} more ${g.kind}s`,
         type: g.type,
         count: more,
-        sub: `click to show ${Math.min(REVEAL_STEP, more)} more`,
+        sub: `${shortType(g.type)} · show ${Math.min(REVEAL_STEP, more)}`,
         handles: [],
       });
       edges.push(g.dir === 'up' ? { source: g.id, target: g.parent, type: 'group' } : { source: g.parent, target: g.id, type: 'group' });
     }
-    this.view.render(nodes, edges, { anchor, fit, selected: this.selected, start: this.start });
+    const shown = new Set(nodes.map((n) => n.id));
+    const added = this.lastShown ? [...shown].filter((id) => !this.lastShown.has(id)) : [];
+    this.lastShown = shown;
+    this.view.render(nodes, edges, { anchor, fit, selected: this.selected, start: this.start, focus: added.slice(0, 60) });
     const hiddenCount = [...groups.values()].reduce((a, g) => a + g.members.length, 0);
     const ms = performance.now() - started;
     this.root.dataset.renderMs = ms.toFixed(1);
