@@ -15,6 +15,7 @@ import json
 import re
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -279,7 +280,7 @@ def render_report(run: dict[str, Any], figures: list[tuple[str, str, dict[str, A
 <main>
 <div class="kicker">Pipeline run report{" · " + _e(run["pipeline"]["name"]) if run.get("pipeline") else ""}</div>
 <h1>{_e(title)} {_badge(run["state"])}</h1>
-<div class="meta">PipelineRun:{_e(run["mlmdId"])} · started {_e(run["startTime"])} · ended {_e(run["endTime"])} · duration {_e(_seconds(run["durationSeconds"]))} · steps: {_e(counts or "none")}</div>
+<div class="meta">PipelineRun:{_e(run["mlmdId"])} · started {_e(_when(run["startTime"]))} · ended {_e(_when(run["endTime"]))} · duration {_e(_seconds(run["durationSeconds"]))} · steps: {_e(counts or "none")}</div>
 <section class="card"><h2>Steps</h2>{_table(["Step", "State", "Duration", "Inputs", "Outputs"], steps, "No steps.")}</section>
 <div class="grid">
 <section class="card"><h2>Metrics</h2>{_table(["Metric", "Value", "Artifact"], metrics, "No scalar metrics.")}</section>
@@ -297,6 +298,19 @@ def render_report(run: dict[str, Any], figures: list[tuple[str, str, dict[str, A
 </body>
 </html>
 """
+
+
+def _when(value: str | None) -> str:
+    """An ISO time as 2026-01-02 03:04:05 UTC."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _seconds(value: float | None) -> str:

@@ -215,6 +215,9 @@ def test_artifact_page_metrics_and_html_document(tab: Page, ui: tuple[UIData, st
     assert frame.evaluate("() => window.pwned === undefined && !document.querySelector('script')")
     assert page.evaluate("() => window.pwned === undefined")
     tab.screenshot("artifact-html")
+    # the download button's link serves the stored bytes (blob routes)
+    download = page.request.get(tab.base + page.get_attribute("#download", "href").lstrip("/"))
+    assert download.ok and "Evaluation report" in download.text()
 
 
 def test_execution_page(tab: Page, ui: tuple[UIData, str]) -> None:

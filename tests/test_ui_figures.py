@@ -5,12 +5,12 @@ its assets and plotly.js (nothing from a CDN)."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 from test_ui_data import UIData, make_store
 
 from lineage.server.config import ServerConfig
@@ -18,6 +18,10 @@ from lineage.server.graphql.figures import short_labels
 from lineage.server.http.app import build_app
 from lineage.server.http.ui_routes import ui_dir
 from lineage.store.store import Store
+
+with warnings.catch_warnings():  # starlette's TestClient over httpx warns at import
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 pytest.importorskip("sklearn")
 

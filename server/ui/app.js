@@ -255,6 +255,16 @@ async function runPage(root, id, params, token) {
       h('a', { class: 'btn', href: hashFor('/search', { kind: 'artifacts', q: `contexts_r.id = ${run.mlmdId}` }) }, 'Artifacts')],
   }));
   if (run.note) root.append(h('div', { class: 'note' }, run.note));
+  if (run.state === 'RUNNING' || run.state === 'PENDING') {
+    // live: look again in a few seconds while the run goes on (the page keeps its place)
+    root.append(h('div', { class: 'note live' }, 'This run is still going: the page refreshes every 5 seconds.'));
+    setTimeout(() => {
+      if (token === renderToken && !document.hidden) {
+        const y = window.scrollY;
+        route().then(() => window.scrollTo(0, y));
+      }
+    }, 5000);
+  }
 
   const graph = stepGraphData(run.steps);
   const graphBox = h('div', { class: 'step-graph' });
@@ -828,6 +838,18 @@ async function runPicker(selected, token) {
   ], rows, { empty: 'No runs to compare.' }), h('div', { class: 'table-foot' }, h('span'), go));
 }
 
+/** The metrics bar chart in a half-width card: runs told apart by colour (legend below),
+ * values on hover and in the table above, so no crowded tick labels or bar texts. */
+function compactBars(figure) {
+  const layout = { ...figure.layout, legend: { orientation: 'h', x: 0, y: -0.06, yanchor: 'top' } };
+  for (const key of Object.keys(layout)) {
+    if (/^xaxis\d*$/.test(key)) layout[key] = { ...layout[key], showticklabels: false };
+  }
+  layout.margin = { ...(layout.margin || {}), b: 70 };
+  const data = figure.data.map((t) => (t.type === 'bar' ? { ...t, textposition: 'none' } : t));
+  return { data, layout };
+}
+
 /** Names without the prefix they all share (cut at a separator), for narrow columns. */
 export function shortLabels(names) {
   if (names.length < 2) return names;
@@ -896,7 +918,8 @@ async function comparePage(root, params, token) {
         if (token !== renderToken) return;
         const el = h('div', { class: 'figure', dataset: { kind: `COMPARE_${kind}` } });
         holder.querySelector('.card-body').replaceChildren(el);
-        return plot(el, d.compareFigure.figure, { height: 400 });
+        const figure = kind === 'METRICS' ? compactBars(d.compareFigure.figure) : d.compareFigure.figure;
+        return plot(el, figure, { height: 400 });
       })
       .catch((err) => holder.querySelector('.card-body').replaceChildren(err.code === 'INVALID_ARGUMENT' ? emptyBox(err.message) : errorBox(err)));
   }

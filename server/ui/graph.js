@@ -289,7 +289,7 @@ export class GraphView {
       const sub = n.kind === 'group' ? (n.sub || '') : `${shortType(n.type)}${n.state ? ` · ${n.state.toLowerCase()}` : ''}`;
       let handles = '';
       for (const hd of n.handles || []) {
-        const cx = hd.dir === 'up' ? -w2 : w2;
+        const cx = hd.dir === 'up' ? -w2 - 13 : w2 + 13; // a port just outside the box
         handles += `<g class="handle ${hd.dir} ${hd.action}" data-dir="${hd.dir}" data-action="${hd.action}" role="button" aria-label="${esc(hd.title)}">`
           + `<title>${esc(hd.title)}</title><rect x="${cx - (hd.label.length > 1 ? 15 : 10)}" y="-10" width="${hd.label.length > 1 ? 30 : 20}" height="20" rx="10"></rect>`
           + `<text x="${cx}" y="4" text-anchor="middle">${esc(hd.label)}</text></g>`;
@@ -671,7 +671,9 @@ export class LineageExplorer {
     const shown = new Set(nodes.map((n) => n.id));
     const added = this.lastShown ? [...shown].filter((id) => !this.lastShown.has(id)) : [];
     this.lastShown = shown;
-    this.view.render(nodes, edges, { anchor, fit, selected: this.selected, start: this.start, focus: added.slice(0, 60) });
+    // a small graph stays whole on screen; in a large one, what just appeared does
+    const focus = nodes.length <= 40 ? nodes.map((n) => n.id) : added.slice(0, 60);
+    this.view.render(nodes, edges, { anchor, fit, selected: this.selected, start: this.start, focus });
     const hiddenCount = [...groups.values()].reduce((a, g) => a + g.members.length, 0);
     const ms = performance.now() - started;
     this.root.dataset.renderMs = ms.toFixed(1);
