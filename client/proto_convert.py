@@ -196,6 +196,7 @@ def cached_to_pb(cached: CachedStep | None) -> pb.FindCachedStepResponse:
         found=True,
         execution_id=cached.execution_id,
         outputs=[step_artifact_to_pb(a) for a in cached.outputs],
+        lost_outputs=cached.lost_outputs,
     )
     _props_to_pb(message.custom_properties, cached.custom_properties)
     return message
@@ -208,4 +209,5 @@ def cached_from_pb(message: pb.FindCachedStepResponse) -> CachedStep | None:
         execution_id=int(message.execution_id),
         outputs=[step_artifact_from_pb(a) for a in message.outputs],
         custom_properties=_props_from_pb(message.custom_properties),
+        lost_outputs=list(message.lost_outputs),
     )

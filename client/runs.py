@@ -785,6 +785,15 @@ class StepContext:
     def _cache_usable(self, cached: CachedStep) -> bool:
         """A cached execution is only used if every output's bytes can be had: stored in
         the blob store, or at a URI readable here, or none needed (metrics)."""
+        if cached.lost_outputs:
+            warnings.warn(
+                f"lineage: {self._what} is not served from cache: the stored bytes of output(s) "
+                f"{', '.join(cached.lost_outputs)} of execution {cached.execution_id} are gone "
+                "from the blob store; the step runs",
+                CacheWarning,
+                stacklevel=4,
+            )
+            return False
         for item in cached.outputs:
             record = item.artifact
             cls = artifact_class_for(record.schema_title)

@@ -84,7 +84,8 @@ class EmbeddedTransport(Transport):
     def find_cached(self, cache_key: str) -> CachedStep | None:
         from lineage.steps import find_cached_step
 
-        return self.store.read(lambda c: find_cached_step(c, cache_key))
+        cached = self.store.read(lambda c: find_cached_step(c, cache_key))
+        return cached.check_blobs(self.blobs.exists) if cached is not None else None
 
     def resolve(self, refs: list[ArtifactRecord]) -> list[ArtifactRecord | None]:
         from lineage.steps import resolve_artifacts

@@ -276,6 +276,19 @@ class CachedStep:
     execution_id: int
     outputs: list[StepArtifact] = field(default_factory=list)
     custom_properties: dict[str, Any] = field(default_factory=dict)
+    # Outputs whose recorded bytes are no longer in the blob store: not usable.
+    lost_outputs: list[str] = field(default_factory=list)
+
+    def check_blobs(self, exists: Any) -> CachedStep:
+        """Note the outputs whose stored object ``exists(sha256)`` no longer finds."""
+        self.lost_outputs = [
+            item.key
+            for item in self.outputs
+            if item.artifact.blob is not None
+            and item.artifact.blob.sha256
+            and not exists(item.artifact.blob.sha256)
+        ]
+        return self
 
 
 # --------------------------------------------------------------------------- validation

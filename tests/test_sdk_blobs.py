@@ -1,21 +1,15 @@
 """Artifact bytes over the native gRPC API: outputs uploaded (``UploadBlob``), inputs
 downloaded (``DownloadBlob``) and checked, across runs, through the spool.
 
-Until ``server/native/blob_service.py`` exists, the server here is an in-process
-``lineage.v1`` server (the real service assembly, ``add_native_services``) whose blob
-endpoints are a minimal stand-in over ``lineage.blobs`` (``blob_stand_in`` below, also the
-SDK's reading of the protocol). Once the real blob service is there, it is used instead.
+The server here is an in-process ``lineage.v1`` server (the real service assembly,
+``add_native_services``, blob service included) over a local blob store.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
@@ -24,57 +18,9 @@ from test_sdk_common import free_port, props, reset_sdk, sdk_env  # noqa: F401
 import lineage
 import lineage.client  # noqa: F401 - installs lineage.connect & co.
 from lineage import Dataset, Input, Model, Output
-from lineage._proto.lineage.v1 import lineage_pb2 as pb
 from lineage.blobs import open_blob_store
 from lineage.client import MissingInputError, SpoolWarning
 from lineage.store.store import Store
-
-BLOB_MODULE = "lineage.server.native.blob_service"
-
-
-def _real_blob_service() -> bool:
-    try:
-        importlib.import_module(BLOB_MODULE)
-    except ImportError as exc:
-        if exc.name == BLOB_MODULE:
-            return False
-        raise
-    return True
-
-
-def blob_stand_in(corrupt: list[bool]) -> types.ModuleType:
-    """UploadBlob / DownloadBlob over the server's ``blob_store`` (a ``lineage.blobs``
-    store): header first, then chunks; the download's first message is the reference."""
-
-    class Handlers:
-        context: dict[str, Any]
-
-        def UploadBlob(self, requests: Iterator[Any], context: Any) -> Any:
-            header = next(requests).header
-            store = self.context["blob_store"]
-            ref = store.put(
-                (r.chunk for r in requests),
-                expected_sha256=header.expected_sha256 or None,
-                expected_size=header.size if header.size >= 0 else None,
-            )
-            return pb.UploadBlobResponse(
-                blob=pb.BlobRef(sha256=ref.sha256, size=ref.size, uri=ref.uri), created=True
-            )
-
-        def DownloadBlob(self, request: Any, context: Any) -> Iterator[Any]:
-            store = self.context["blob_store"]
-            reader = store.open(request.sha256)
-            yield pb.DownloadBlobResponse(
-                blob=pb.BlobRef(sha256=request.sha256, size=reader.size)
-            )
-            for chunk in reader:
-                if corrupt[0]:
-                    chunk = b"!" + chunk[1:]
-                yield pb.DownloadBlobResponse(chunk=chunk)
-
-    module = types.ModuleType(BLOB_MODULE)
-    module.Handlers = Handlers  # type: ignore[attr-defined]
-    return module
 
 
 class InProcessServer:
@@ -83,7 +29,6 @@ class InProcessServer:
     def __init__(self, root: Path, port: int = 0) -> None:
         self.root = root
         self.port = port or free_port()
-        self.corrupt = [False]
         self.store = Store.open(f"sqlite:///{root / 'metadata.sqlite'}")
         self.blobs = open_blob_store((root / "blobs").as_uri())
         self.server: grpc.Server | None = None
@@ -95,15 +40,8 @@ class InProcessServer:
     def start(self) -> InProcessServer:
         from lineage.server.native import service
 
-        saved = sys.modules.get(BLOB_MODULE)
-        if not _real_blob_service():
-            sys.modules[BLOB_MODULE] = blob_stand_in(self.corrupt)
-        try:
-            self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-            service.add_native_services(self.server, self.store, blob_store=self.blobs)
-        finally:
-            if saved is None:
-                sys.modules.pop(BLOB_MODULE, None)
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        service.add_native_services(self.server, self.store, blob_store=self.blobs)
         self.server.add_insecure_port(f"127.0.0.1:{self.port}")
         self.server.start()
         return self
@@ -178,14 +116,20 @@ def test_downloads_are_checked(
     sdk_env: Path,  # noqa: F811
     blob_server: InProcessServer,
 ) -> None:
-    if _real_blob_service():
-        pytest.skip("the stand-in's corruption switch only exists without the real service")
     lineage.connect(blob_server.url)
     with lineage.start_run(pipeline="blobs", name="checked-1"):
         made = write_tree(size=2)
-    blob_server.corrupt[0] = True
+    # Damage the stored object in place (same size): the server's check must catch it
+    # and the SDK must refuse the input instead of handing the step bad bytes.
+    sha = props(blob_server.store.get_nodes_by_id("artifact", [made.outputs["model"].id])[0])[
+        "lineage_sha256"
+    ]
+    [stored] = [p for p in (blob_server.root / "blobs").rglob(sha) if p.is_file()]
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
     with lineage.start_run(pipeline="blobs", name="checked-2", cache=False):
-        with pytest.raises(MissingInputError, match="do not match their checksum"):
+        with pytest.raises(MissingInputError, match="checksum mismatch.*corrupted"):
             read_tree(model=made.outputs["model"].id)
 
 

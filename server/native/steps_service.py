@@ -79,6 +79,9 @@ class Handlers:
         self, request: pb.FindCachedStepRequest, context: grpc.ServicerContext
     ) -> Any:
         cached = self._store(context).read(lambda c: find_cached_step(c, request.cache_key))
+        blobs = getattr(self, "context", {}).get("blob_store")
+        if cached is not None and blobs is not None:
+            cached.check_blobs(blobs.exists)
         return cv.cached_to_pb(cached)
 
     @_rpc

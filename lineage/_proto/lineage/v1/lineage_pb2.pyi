@@ -140,7 +140,7 @@ class FindCachedStepRequest(_message.Message):
     def __init__(self, cache_key: _Optional[str] = ...) -> None: ...
 
 class FindCachedStepResponse(_message.Message):
-    __slots__ = ("found", "execution_id", "outputs", "custom_properties")
+    __slots__ = ("found", "execution_id", "outputs", "custom_properties", "lost_outputs")
     class CustomPropertiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -152,11 +152,13 @@ class FindCachedStepResponse(_message.Message):
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    LOST_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     found: bool
     execution_id: int
     outputs: _containers.RepeatedCompositeFieldContainer[StepArtifact]
     custom_properties: _containers.MessageMap[str, Value]
-    def __init__(self, found: bool = ..., execution_id: _Optional[int] = ..., outputs: _Optional[_Iterable[_Union[StepArtifact, _Mapping]]] = ..., custom_properties: _Optional[_Mapping[str, Value]] = ...) -> None: ...
+    lost_outputs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, found: bool = ..., execution_id: _Optional[int] = ..., outputs: _Optional[_Iterable[_Union[StepArtifact, _Mapping]]] = ..., custom_properties: _Optional[_Mapping[str, Value]] = ..., lost_outputs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResolveArtifactsRequest(_message.Message):
     __slots__ = ("refs",)
