@@ -31,6 +31,8 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # quiet unless something goes wrong
     from lineage.server.grpc_app import build_grpc_server
 
     database_url = config.resolved_database_url()

@@ -39,7 +39,7 @@ def start_http(store: Store, config: ServerConfig, **extras: Any) -> tuple[HttpS
         log_level="warning",
         access_log=False,
         lifespan="off",
-        ws="websockets",
+        ws="websockets-sansio",
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(uv_config)
