@@ -42,6 +42,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import dbservers  # noqa: E402
 
+# The S3 (moto) and GCS emulator server fixtures, for every test module.
+pytest_plugins = ["blobservers"]
+
 DATABASE_BACKENDS = ("sqlite", "postgresql", "mysql")
 
 _unavailable: dict[str, str] = {}  # backend -> why it was skipped

@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from blobservers import minio_client, new_bucket, s3_env, unused_endpoint  # noqa: E402
 from lineage_server import LineageServer
 from ml_metadata.proto import metadata_store_pb2 as mlmd
 from sqlalchemy import select
@@ -25,10 +26,6 @@ from lineage._proto.lineage.v1 import lineage_pb2 as pb
 from lineage._proto.lineage.v1 import lineage_pb2_grpc as pb_grpc
 from lineage.store.schema import blob_table
 from lineage.store.store import Store
-
-pytest_plugins = ["blobservers"]
-
-from blobservers import minio_client, new_bucket, s3_env, unused_endpoint  # noqa: E402
 
 MiB = 1024 * 1024
 PREFIX = "lineage"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from blobservers import gcs_env, new_bucket, s3_env  # noqa: E402
 
 from lineage.blobs import BlobRef, BlobStore, open_blob_store
 from lineage.blobs.base import content_key
@@ -21,11 +22,6 @@ from lineage.blobs.fsspec_store import FsspecBlobStore
 from lineage.blobs.local import LocalBlobStore
 from lineage.blobs.s3 import S3BlobStore
 from lineage.errors import DataLoss, InvalidArgument, NotFound
-
-pytest_plugins = ["blobservers"]
-pytest.register_assert_rewrite("blobservers")
-
-from blobservers import gcs_env, new_bucket, s3_env  # noqa: E402
 
 MiB = 1024 * 1024
 

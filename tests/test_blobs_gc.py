@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from blobservers import new_bucket, s3_env  # noqa: E402
 from sqlalchemy import Engine, create_engine, func, insert, select
 
 from lineage.blobs import (
@@ -23,11 +24,6 @@ from lineage.blobs import (
 from lineage.blobs.local import LocalBlobStore
 from lineage.model import ArtifactState
 from lineage.store.schema import artifact_property_table, artifact_table, blob_table, metadata
-
-pytest_plugins = ["blobservers"]
-pytest.register_assert_rewrite("blobservers")
-
-from blobservers import new_bucket, s3_env  # noqa: E402
 
 
 @pytest.fixture

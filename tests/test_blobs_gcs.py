@@ -9,15 +9,11 @@ import time
 import uuid
 
 import pytest
+from blobservers import gcs_env, new_gcs_bucket, unused_endpoint  # noqa: E402
 
 from lineage.blobs import open_blob_store
 from lineage.blobs.gcs import GCSBlobStore
 from lineage.errors import NotFound, Unavailable
-
-pytest_plugins = ["blobservers"]
-pytest.register_assert_rewrite("blobservers")
-
-from blobservers import gcs_env, new_gcs_bucket, unused_endpoint  # noqa: E402
 
 
 def test_emulator_host_without_scheme(gcs_server) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from blobservers import RssSampler  # noqa: E402
 
 from lineage.blobs import (
     DEFAULT_BLOB_STORE,
@@ -23,11 +24,6 @@ from lineage.blobs.base import HashingSource, content_key, normalize_sha256
 from lineage.blobs.fsspec_store import FsspecBlobStore
 from lineage.blobs.local import LocalBlobStore
 from lineage.errors import DataLoss, InvalidArgument, NotFound, Unavailable
-
-pytest_plugins = ["blobservers"]
-pytest.register_assert_rewrite("blobservers")
-
-from blobservers import RssSampler  # noqa: E402
 
 MiB = 1024 * 1024
 

@@ -10,14 +10,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
-from lineage.blobs import open_blob_store
-from lineage.blobs.s3 import S3BlobStore, parse_endpoint
-from lineage.errors import DataLoss, InvalidArgument, NotFound, Unavailable
-
-pytest_plugins = ["blobservers"]
-pytest.register_assert_rewrite("blobservers")
-
 from blobservers import (  # noqa: E402
     RssSampler,
     minio_client,
@@ -25,6 +17,10 @@ from blobservers import (  # noqa: E402
     s3_env,
     unused_endpoint,
 )
+
+from lineage.blobs import open_blob_store
+from lineage.blobs.s3 import S3BlobStore, parse_endpoint
+from lineage.errors import DataLoss, InvalidArgument, NotFound, Unavailable
 
 MiB = 1024 * 1024
 
