@@ -46,49 +46,15 @@ def _parse_long(value: Any) -> int:
 # --- enums ------------------------------------------------------------------------------
 
 
-@strawberry.enum(description="MLMD's Artifact.State.")
-class ArtifactState(enum.Enum):
-    UNKNOWN = 0
-    PENDING = 1
-    LIVE = 2
-    MARKED_FOR_DELETION = 3
-    DELETED = 4
-    ABANDONED = 5
-    REFERENCE = 6
-
-
-@strawberry.enum(description="MLMD's Execution.State.")
-class ExecutionState(enum.Enum):
-    UNKNOWN = 0
-    NEW = 1
-    RUNNING = 2
-    COMPLETE = 3
-    FAILED = 4
-    CACHED = 5
-    CANCELED = 6
-
-
-@strawberry.enum(description="MLMD's Event.Type: how an execution used an artifact.")
-class EventType(enum.Enum):
-    UNKNOWN = 0
-    DECLARED_OUTPUT = 1
-    DECLARED_INPUT = 2
-    INPUT = 3
-    OUTPUT = 4
-    INTERNAL_INPUT = 5
-    INTERNAL_OUTPUT = 6
-    PENDING_OUTPUT = 7
-
-
-@strawberry.enum(description="MLMD's PropertyType: the kind of a property value.")
-class PropertyType(enum.Enum):
-    UNKNOWN = 0
-    INT = 1
-    DOUBLE = 2
-    STRING = 3
-    STRUCT = 4
-    PROTO = 5
-    BOOLEAN = 6
+# MLMD's enums, defined once in the core's data model and exposed as they are.
+ArtifactState = strawberry.enum(model.ArtifactState, description="MLMD's Artifact.State.")
+ExecutionState = strawberry.enum(model.ExecutionState, description="MLMD's Execution.State.")
+EventType = strawberry.enum(
+    model.EventType, description="MLMD's Event.Type: how an execution used an artifact."
+)
+PropertyType = strawberry.enum(
+    model.PropertyType, description="MLMD's PropertyType: the kind of a property value."
+)
 
 
 @strawberry.enum(description="The three kinds of MLMD nodes and types.")
