@@ -257,27 +257,10 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Artifact]:
-        loaders = loaders_of(info)
-        query = node_query(
-            filter_text=filter,
-            types=types,
-            states=states,
-            created=created,
-            updated=updated,
-            labels=labels,
-            context_id=_context_id(context_id),
-        )
-        return await connection(
-            loaders,
-            ARTIFACT,
-            query,
-            order_by,
-            lambda a: Artifact.of(a, loaders),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        return await _node_connection(
+            info, ARTIFACT, Artifact, filter, types, states, created, updated, labels,
+            _context_id(context_id), order_by, first, after, last, before,
+        )  # fmt: skip
 
     @strawberry.field(
         description="Executions. "
@@ -300,27 +283,10 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Execution]:
-        loaders = loaders_of(info)
-        query = node_query(
-            filter_text=filter,
-            types=types,
-            states=states,
-            created=created,
-            updated=updated,
-            labels=labels,
-            context_id=_context_id(context_id),
-        )
-        return await connection(
-            loaders,
-            EXECUTION,
-            query,
-            order_by,
-            lambda x: Execution.of(x, loaders),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        return await _node_connection(
+            info, EXECUTION, Execution, filter, types, states, created, updated, labels,
+            _context_id(context_id), order_by, first, after, last, before,
+        )  # fmt: skip
 
     @strawberry.field(description="Contexts. " + _LIST_ARGS.format(filter=FILTER_HELP))
     async def contexts(
@@ -337,21 +303,10 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Context]:
-        loaders = loaders_of(info)
-        query = node_query(
-            filter_text=filter, types=types, created=created, updated=updated, labels=labels
-        )
-        return await connection(
-            loaders,
-            CONTEXT,
-            query,
-            order_by,
-            lambda c: Context.of(c, loaders),
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        return await _node_connection(
+            info, CONTEXT, Context, filter, types, None, created, updated, labels,
+            None, order_by, first, after, last, before,
+        )  # fmt: skip
 
     @strawberry.field(
         description="Artifact, execution and context types (MLMD's seeded simple types left "
@@ -542,3 +497,44 @@ class Query:
             executions=executions,
             truncated=result.truncated,
         )
+
+
+async def _node_connection(
+    info: Info,
+    kind: Any,
+    node_class: Any,
+    filter_text: str | None,
+    types: list[str] | None,
+    states: list[Any] | None,
+    created: TimeRange | None,
+    updated: TimeRange | None,
+    labels: list[str] | None,
+    context_id: int | None,
+    order_by: Order | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Any:
+    """One page of artifacts, executions or contexts: the body all three lists share."""
+    loaders = loaders_of(info)
+    query = node_query(
+        filter_text=filter_text,
+        types=types,
+        states=states,
+        created=created,
+        updated=updated,
+        labels=labels,
+        context_id=context_id,
+    )
+    return await connection(
+        loaders,
+        kind,
+        query,
+        order_by,
+        lambda n: node_class.of(n, loaders),
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
