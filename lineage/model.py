@@ -124,7 +124,9 @@ Properties = dict[str, Value]
 
 
 @dataclass
-class ArtifactType:
+class _TypeFields:
+    """What every type has: MLMD's ArtifactType, ExecutionType and ContextType."""
+
     id: int | None = None
     name: str | None = None
     version: str | None = None
@@ -135,73 +137,54 @@ class ArtifactType:
 
 
 @dataclass
-class ExecutionType:
-    id: int | None = None
-    name: str | None = None
-    version: str | None = None
-    description: str | None = None
-    external_id: str | None = None
-    properties: dict[str, PropertyType] = field(default_factory=dict)
+class ArtifactType(_TypeFields):
+    pass
+
+
+@dataclass
+class ExecutionType(_TypeFields):
     # MLMD's ArtifactStructType, kept as its JSON form (what MLMD stores in the column).
     input_type: str | None = None
     output_type: str | None = None
-    base_type: int | None = None
 
 
 @dataclass
-class ContextType:
-    id: int | None = None
-    name: str | None = None
-    version: str | None = None
-    description: str | None = None
-    external_id: str | None = None
-    properties: dict[str, PropertyType] = field(default_factory=dict)
-    base_type: int | None = None
+class ContextType(_TypeFields):
+    pass
 
 
 AnyType = ArtifactType | ExecutionType | ContextType
 
 
 @dataclass
-class Artifact:
+class _NodeFields:
+    """What every node has: MLMD's Artifact, Execution and Context."""
+
     id: int | None = None
     name: str | None = None
     type_id: int | None = None
     type: str | None = None
+    external_id: str | None = None
+    properties: Properties = field(default_factory=dict)
+    custom_properties: Properties = field(default_factory=dict)
+    create_time_since_epoch: int | None = None
+    last_update_time_since_epoch: int | None = None
+
+
+@dataclass
+class Artifact(_NodeFields):
     uri: str | None = None
-    external_id: str | None = None
-    properties: Properties = field(default_factory=dict)
-    custom_properties: Properties = field(default_factory=dict)
     state: int | None = None
-    create_time_since_epoch: int | None = None
-    last_update_time_since_epoch: int | None = None
 
 
 @dataclass
-class Execution:
-    id: int | None = None
-    name: str | None = None
-    type_id: int | None = None
-    type: str | None = None
-    external_id: str | None = None
+class Execution(_NodeFields):
     last_known_state: int | None = None
-    properties: Properties = field(default_factory=dict)
-    custom_properties: Properties = field(default_factory=dict)
-    create_time_since_epoch: int | None = None
-    last_update_time_since_epoch: int | None = None
 
 
 @dataclass
-class Context:
-    id: int | None = None
-    name: str | None = None
-    type_id: int | None = None
-    type: str | None = None
-    external_id: str | None = None
-    properties: Properties = field(default_factory=dict)
-    custom_properties: Properties = field(default_factory=dict)
-    create_time_since_epoch: int | None = None
-    last_update_time_since_epoch: int | None = None
+class Context(_NodeFields):
+    pass
 
 
 Node = Artifact | Execution | Context
