@@ -209,11 +209,17 @@ class _Readable(Protocol):
     def read(self, n: int = ..., /) -> bytes: ...
 
 
-def _read_chunks(stream: _Readable, chunk_size: int) -> Iterator[bytes]:
-    while True:
-        chunk = stream.read(chunk_size)
+def read_chunks(
+    stream: _Readable, chunk_size: int = CHUNK_SIZE, limit: int | None = None
+) -> Iterator[bytes]:
+    """Chunks read from a file-like object until its end, or until ``limit`` bytes."""
+    left = limit
+    while left is None or left > 0:
+        chunk = stream.read(chunk_size if left is None else min(chunk_size, left))
         if not chunk:
             return
+        if left is not None:
+            left -= len(chunk)
         yield chunk
 
 
@@ -283,7 +289,7 @@ class HashingSource:
         if isinstance(data, (bytes, bytearray, memoryview)):
             self._source: Iterator[Any] = iter([bytes(data)])
         elif hasattr(data, "read"):
-            self._source = _read_chunks(data, chunk_size)  # type: ignore[arg-type]
+            self._source = read_chunks(data, chunk_size)  # type: ignore[arg-type]
         else:
             self._source = iter(data)
         self._hasher = _Hasher(threaded_hash)

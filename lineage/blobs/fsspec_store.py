@@ -14,7 +14,7 @@ from typing import Any
 
 from lineage.errors import NotFound, Unavailable
 
-from .base import CHUNK_SIZE, TEMP_DIR, BlobStore, HashingSource, ObjectStat
+from .base import CHUNK_SIZE, TEMP_DIR, BlobStore, HashingSource, ObjectStat, read_chunks
 
 __all__ = ["FsspecBlobStore"]
 
@@ -142,16 +142,8 @@ class FsspecBlobStore(BlobStore):
             f.seek(start)
 
         def chunks() -> Iterator[bytes]:
-            left = length
             with self._errors("reading", key):
-                while left is None or left > 0:
-                    n = CHUNK_SIZE if left is None else min(CHUNK_SIZE, left)
-                    chunk = f.read(n)
-                    if not chunk:
-                        return
-                    if left is not None:
-                        left -= len(chunk)
-                    yield chunk
+                yield from read_chunks(f, CHUNK_SIZE, length)
 
         return chunks(), f.close
 

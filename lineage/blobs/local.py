@@ -12,7 +12,7 @@ from typing import Any
 
 from lineage.errors import FailedPrecondition, Unavailable
 
-from .base import CHUNK_SIZE, TEMP_DIR, BlobStore, HashingSource, ObjectStat
+from .base import CHUNK_SIZE, TEMP_DIR, BlobStore, HashingSource, ObjectStat, read_chunks
 
 __all__ = ["LocalBlobStore"]
 
@@ -96,18 +96,7 @@ class LocalBlobStore(BlobStore):
         if start:
             f.seek(start)
 
-        def chunks() -> Iterator[bytes]:
-            left = length
-            while left is None or left > 0:
-                n = CHUNK_SIZE if left is None else min(CHUNK_SIZE, left)
-                chunk = f.read(n)
-                if not chunk:
-                    return
-                if left is not None:
-                    left -= len(chunk)
-                yield chunk
-
-        return chunks(), f.close
+        return read_chunks(f, CHUNK_SIZE, length), f.close
 
     def _delete(self, key: str) -> bool:
         path = self._path(key)

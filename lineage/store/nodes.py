@@ -98,9 +98,16 @@ def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[A
 
 def load_by_ids(conn: Connection, kind: NodeKind, ids: Sequence[int]) -> list[Any]:
     """The nodes with these ids that exist, in ascending id order."""
+    return load_where_in(conn, kind, "id", sorted(set(ids)))
+
+
+def load_where_in(
+    conn: Connection, kind: NodeKind, column: str, values: Sequence[Any]
+) -> list[Any]:
+    """The nodes whose ``column`` is one of ``values``, in ascending id order."""
     rows: list[Any] = []
-    for chunk in chunks(sorted(set(ids))):
-        rows.extend(conn.execute(node_select(kind).where(kind.table.c.id.in_(chunk))))
+    for chunk in chunks(list(dict.fromkeys(values))):
+        rows.extend(conn.execute(node_select(kind).where(kind.table.c[column].in_(chunk))))
     rows.sort(key=lambda r: r.id)
     return build_nodes(conn, kind, rows)
 

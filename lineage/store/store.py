@@ -317,42 +317,12 @@ class Store:
         return self.read(work)
 
     def get_artifacts_by_uri(self, uris: Sequence[str]) -> list[model.Artifact]:
-        def work(c: Connection) -> list[model.Artifact]:
-            rows: list[Any] = []
-            unique = list(dict.fromkeys(uris))
-            for start in range(0, len(unique), nodes.CHUNK):
-                rows.extend(
-                    c.execute(
-                        nodes.node_select(ARTIFACT).where(
-                            ARTIFACT.table.c.uri.in_(unique[start : start + nodes.CHUNK])
-                        )
-                    )
-                )
-            rows.sort(key=lambda r: r.id)
-            return nodes.build_nodes(c, ARTIFACT, rows)
-
-        return self.read(work)
+        return self.read(lambda c: nodes.load_where_in(c, ARTIFACT, "uri", uris))
 
     def get_nodes_by_external_ids(self, kind: str, external_ids: Sequence[str]) -> list[Any]:
-        node_kind = KINDS[kind]
         if any(not e for e in external_ids):
             raise InvalidArgument("external_ids must not be empty strings")
-
-        def work(c: Connection) -> list[Any]:
-            rows: list[Any] = []
-            unique = list(dict.fromkeys(external_ids))
-            for start in range(0, len(unique), nodes.CHUNK):
-                rows.extend(
-                    c.execute(
-                        nodes.node_select(node_kind).where(
-                            node_kind.table.c.external_id.in_(unique[start : start + nodes.CHUNK])
-                        )
-                    )
-                )
-            rows.sort(key=lambda r: r.id)
-            return nodes.build_nodes(c, node_kind, rows)
-
-        return self.read(work)
+        return self.read(lambda c: nodes.load_where_in(c, KINDS[kind], "external_id", external_ids))
 
     # --- edges -------------------------------------------------------------------
 
