@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +19,8 @@ from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from lineage import model
-from lineage.errors import InvalidArgument, LineageError, NotFound
-from lineage.server import metrics
-from lineage.server.grpc_status import status_of
+from lineage.errors import InvalidArgument, NotFound
+from lineage.server.grpc_status import guarded
 from lineage.server.mlmd import convert as cv
 from lineage.store.paging import ListOptions
 from lineage.store.store import (
@@ -40,26 +38,12 @@ StoreFor = Callable[[grpc.ServicerContext], Store]
 
 
 def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn core errors into gRPC statuses; anything unexpected into INTERNAL, logged."""
+    """A handler written against the request's store, guarded (see grpc_status.guarded)."""
 
+    @guarded(log)
     @functools.wraps(method)
     def handler(self: MetadataStoreService, request: Any, context: grpc.ServicerContext) -> Any:
-        started = time.perf_counter()
-        code = "OK"
-        try:
-            return method(self, request, self.store_for(context))
-        except LineageError as exc:
-            code = exc.code
-            context.abort(status_of(exc.code), exc.message)
-        except Exception:
-            code = "INTERNAL"
-            log.exception("%s failed", method.__name__)
-            context.abort(
-                grpc.StatusCode.INTERNAL,
-                f"{method.__name__} failed on the server; the error is in the server log",
-            )
-        finally:
-            metrics.observe_grpc(method.__name__, code, time.perf_counter() - started)
+        return method(self, request, self.store_for(context))
 
     return handler
 

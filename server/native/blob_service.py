@@ -48,6 +48,7 @@ from lineage.errors import (
     NotFound,
     OutOfRange,
 )
+from lineage.server import metrics
 from lineage.server.grpc_status import status_of
 from lineage.store.schema import artifact_property_table, artifact_table, blob_table
 
@@ -319,19 +320,8 @@ def _file_name(row: _ArtifactRow) -> str:
 # -- the gRPC handlers ---------------------------------------------------------------
 
 
-def _observe(name: str, code: str, seconds: float) -> None:
-    try:
-        from lineage.server import metrics
-    except ImportError:  # pragma: no cover - metrics are part of the server install
-        return
-    metrics.observe_grpc(name, code, seconds)
-
-
 def _abort(context: grpc.ServicerContext, exc: LineageError) -> None:
-    unimplemented = exc.code == "UNIMPLEMENTED"
-    context.abort(
-        grpc.StatusCode.UNIMPLEMENTED if unimplemented else status_of(exc.code), exc.message
-    )
+    context.abort(status_of(exc.code), exc.message)
 
 
 class _ClientGone(Exception):
@@ -421,7 +411,7 @@ class Handlers:
                 "UploadBlob failed on the server; nothing stored; the error is in the server log",
             )
         finally:
-            _observe("UploadBlob", code, time.perf_counter() - started)
+            metrics.observe_grpc("UploadBlob", code, time.perf_counter() - started)
 
     def _upload(
         self, requests: Iterator[Any], chunks: _Counted, context: grpc.ServicerContext
@@ -498,7 +488,7 @@ class Handlers:
                 "DownloadBlob failed on the server; the error is in the server log",
             )
         finally:
-            _observe("DownloadBlob", code, time.perf_counter() - started)
+            metrics.observe_grpc("DownloadBlob", code, time.perf_counter() - started)
 
     def _download_source(self, request: Any, context: grpc.ServicerContext) -> ArtifactBytes:
         if request.offset < 0 or request.length < 0:

@@ -6,57 +6,20 @@ errors become gRPC status codes with their messages (the SDK shows them to the u
 
 from __future__ import annotations
 
-import functools
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 import grpc
 
 from lineage._proto.lineage.v1 import lineage_pb2 as pb
 from lineage.client import proto_convert as cv
-from lineage.errors import LineageError
-from lineage.server.grpc_status import status_of
+from lineage.server.grpc_status import guarded
 from lineage.steps import find_cached_step, record_step, resolve_artifacts
 
 log = logging.getLogger("lineage.server.native")
 
 
-def _observe(name: str, code: str, seconds: float) -> None:
-    try:
-        from lineage.server import metrics
-    except ImportError:  # pragma: no cover - metrics are part of the server install
-        return
-    observe = getattr(metrics, "observe_grpc", None)
-    if observe is not None:
-        observe(name, code, seconds)
-
-
-def _rpc(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def handler(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
-        started = time.perf_counter()
-        code = "OK"
-        try:
-            return method(self, request, context)
-        except LineageError as exc:
-            code = exc.code
-            context.abort(status_of(exc.code), exc.message)
-        except (TypeError, ValueError) as exc:
-            code = "INVALID_ARGUMENT"
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except Exception:
-            code = "INTERNAL"
-            log.exception("%s failed", method.__name__)
-            context.abort(
-                grpc.StatusCode.INTERNAL,
-                f"{method.__name__} failed on the server; the error is in the server log",
-            )
-        finally:
-            _observe(method.__name__, code, time.perf_counter() - started)
-
-    return handler
+_rpc = guarded(log, invalid=(TypeError, ValueError))
 
 
 class Handlers:
