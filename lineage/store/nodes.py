@@ -17,9 +17,10 @@ from lineage import model
 from lineage.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from lineage.store import types as types_ops
 from lineage.store.kinds import NodeKind
+from lineage.store.prepared import Prepared, items_in
 from lineage.store.rows import inserted_id
 from lineage.store.schema import type_table
-from lineage.store.values import value_from_row, value_to_row
+from lineage.store.values import VALUE_COLUMNS, value_from_columns, value_to_row
 
 CHUNK = 500
 _MASKABLE = {
@@ -57,41 +58,78 @@ def chunks(ids: Sequence[int]) -> Iterable[list[int]]:
 
 
 def node_select(kind: NodeKind) -> Select:
-    """Node rows with their type's name, the shape ``build_nodes`` expects."""
-    return select(kind.table, type_table.c.name.label("type_name")).join(
-        type_table, type_table.c.id == kind.table.c.type_id
-    )
+    """Node rows with their type's name, the shape ``build_nodes`` expects: id, type_id,
+    name, external_id, the two times, the kind's extra fields, then the type name."""
+    t = kind.table
+    return select(
+        t.c.id,
+        t.c.type_id,
+        t.c.name,
+        t.c.external_id,
+        t.c.create_time_since_epoch,
+        t.c.last_update_time_since_epoch,
+        *(t.c[extra] for extra in kind.extra_fields),
+        type_table.c.name.label("type_name"),
+    ).join(type_table, type_table.c.id == t.c.type_id)
+
+
+_NODES_WHERE_IN: dict[tuple[str, str], Prepared] = {}
+_PROPERTIES_OF: dict[str, Prepared] = {}
+
+
+def _nodes_where_in(kind: NodeKind, column: str) -> Prepared:
+    found = _NODES_WHERE_IN.get((kind.name, column))
+    if found is None:
+        found = Prepared(
+            lambda _d, size: node_select(kind).where(items_in(kind.table.c[column], size))
+        )
+        _NODES_WHERE_IN[(kind.name, column)] = found
+    return found
+
+
+def _properties_of(kind: NodeKind) -> Prepared:
+    found = _PROPERTIES_OF.get(kind.name)
+    if found is None:
+        pt = kind.property_table
+        found = Prepared(
+            lambda _d, size: select(
+                kind.owner,
+                pt.c.name,
+                pt.c.is_custom_property,
+                *(pt.c[column] for column in VALUE_COLUMNS),
+            ).where(items_in(kind.owner, size))
+        )
+        _PROPERTIES_OF[kind.name] = found
+    return found
 
 
 def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[Any]:
-    ids = [int(r.id) for r in rows]
+    """Nodes from rows of ``node_select`` (tuples or rows), with their properties."""
+    ids = [int(r[0]) for r in rows]
     props: dict[int, tuple[dict[str, model.Value], dict[str, model.Value]]] = {
         i: ({}, {}) for i in ids
     }
-    pt = kind.property_table
-    for chunk in chunks(ids):
-        for prow in conn.execute(select(pt).where(kind.owner.in_(chunk))):
-            value = value_from_row(prow)
-            if value is None:
-                continue
-            owner = int(getattr(prow, kind.owner_column))
-            props[owner][1 if prow.is_custom_property else 0][prow.name] = value
+    for owner, name, custom, *columns in _properties_of(kind).chunked_rows(conn, ids):
+        value = value_from_columns(*columns)
+        if value is not None:
+            props[int(owner)][1 if custom else 0][name] = value
+    extras = kind.extra_fields
     nodes = []
     for row in rows:
-        node_id = int(row.id)
+        node_id = int(row[0])
         fields: dict[str, Any] = {
             "id": node_id,
-            "type_id": int(row.type_id),
-            "type": row.type_name,
-            "name": row.name,
-            "external_id": row.external_id,
-            "create_time_since_epoch": int(row.create_time_since_epoch),
-            "last_update_time_since_epoch": int(row.last_update_time_since_epoch),
+            "type_id": int(row[1]),
+            "type": row[-1],
+            "name": row[2],
+            "external_id": row[3],
+            "create_time_since_epoch": int(row[4]),
+            "last_update_time_since_epoch": int(row[5]),
             "properties": props[node_id][0],
             "custom_properties": props[node_id][1],
         }
-        for extra in kind.extra_fields:
-            fields[extra] = getattr(row, extra)
+        for i, extra in enumerate(extras):
+            fields[extra] = row[6 + i]
         nodes.append(kind.node_class(**fields))
     return nodes
 
@@ -105,10 +143,8 @@ def load_where_in(
     conn: Connection, kind: NodeKind, column: str, values: Sequence[Any]
 ) -> list[Any]:
     """The nodes whose ``column`` is one of ``values``, in ascending id order."""
-    rows: list[Any] = []
-    for chunk in chunks(list(dict.fromkeys(values))):
-        rows.extend(conn.execute(node_select(kind).where(kind.table.c[column].in_(chunk))))
-    rows.sort(key=lambda r: r.id)
+    rows = _nodes_where_in(kind, column).chunked_rows(conn, list(dict.fromkeys(values)))
+    rows.sort(key=lambda r: r[0])
     return build_nodes(conn, kind, rows)
 
 

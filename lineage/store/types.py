@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from lineage import model
 from lineage.errors import AlreadyExists, InvalidArgument, NotFound
+from lineage.store import type_catalog
 from lineage.store.kinds import NodeKind
 from lineage.store.rows import inserted_id
 from lineage.store.schema import (
@@ -24,27 +25,16 @@ from lineage.store.schema import (
     type_table,
 )
 
-# Simple type ids MLMD seeds: artifact base types 1-4 map to ids 1-4, execution 1-5 to 5-9.
-_BASE_OFFSET = {model.TypeKind.ARTIFACT: 0, model.TypeKind.EXECUTION: 4}
-_BASE_COUNT = {model.TypeKind.ARTIFACT: 4, model.TypeKind.EXECUTION: 5}
 SIMPLE_TYPE_IDS = range(1, 10)
 
 
 def _base_type_to_parent_id(kind: NodeKind, base_type: int | None) -> int | None:
     if not base_type:
         return None
-    offset = _BASE_OFFSET.get(kind.type_kind)
-    if offset is None or not 1 <= base_type <= _BASE_COUNT[kind.type_kind]:
+    offset = type_catalog.BASE_OFFSET.get(int(kind.type_kind))
+    if offset is None or not 1 <= base_type <= type_catalog.BASE_COUNT[int(kind.type_kind)]:
         raise InvalidArgument(f"unknown base_type {base_type} for a {kind.name} type")
     return offset + base_type
-
-
-def _parent_id_to_base_type(kind: NodeKind, parent_id: int) -> int | None:
-    offset = _BASE_OFFSET.get(kind.type_kind)
-    if offset is None:
-        return None
-    base = parent_id - offset
-    return base if 1 <= base <= _BASE_COUNT[kind.type_kind] else None
 
 
 def _find_type_row(conn: Connection, kind: NodeKind, name: str, version: str | None) -> Any:
@@ -156,73 +146,41 @@ def _load_properties(conn: Connection, type_ids: Iterable[int]) -> dict[int, dic
     return result
 
 
-def _build(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[model.AnyType]:
-    ids = [int(r.id) for r in rows]
-    props = _load_properties(conn, ids)
-    parents: dict[int, int] = {}
-    if ids:
-        for row in conn.execute(
-            select(parent_type_table).where(parent_type_table.c.type_id.in_(ids))
-        ):
-            parents[row.type_id] = row.parent_type_id
-    result: list[model.AnyType] = []
-    for row in rows:
-        t = kind.type_class(
-            id=int(row.id),
-            name=row.name,
-            version=row.version or None,
-            description=row.description,
-            external_id=row.external_id,
-            properties={n: model.PropertyType(d) for n, d in props.get(int(row.id), {}).items()},
-        )
-        if int(row.id) in parents:
-            t.base_type = _parent_id_to_base_type(kind, parents[int(row.id)])
-        if isinstance(t, model.ExecutionType):
-            t.input_type = row.input_type
-            t.output_type = row.output_type
-        result.append(t)
-    return result
+# --- reads: from the type catalog (one statement while the types are unchanged) ----
 
 
-def _user_types(kind: NodeKind) -> Any:
-    return select(type_table).where(
-        type_table.c.type_kind == int(kind.type_kind),
-        type_table.c.id.not_in(list(SIMPLE_TYPE_IDS)),
-    )
+def _user_types(conn: Connection, kind: NodeKind, include_simple: bool = False) -> list[Any]:
+    """Every type of a kind, by id; MLMD's seeded simple types only when asked."""
+    found = type_catalog.snapshot(conn).all_of_kind(int(kind.type_kind))
+    return [t for t in found if include_simple or t.id not in SIMPLE_TYPE_IDS]
 
 
 def get_type(conn: Connection, kind: NodeKind, name: str, version: str | None = None) -> Any:
     if not name:
         raise InvalidArgument("type_name is empty")
-    version_clause = (
-        type_table.c.version.is_(None) if not version else type_table.c.version == version
+    for t in _user_types(conn, kind):
+        if t.name == name and t.version == (version or None):
+            return type_catalog.copy_type(t)
+    raise NotFound(
+        f"No {kind.name} type found with name {name!r}"
+        + (f" and version {version!r}" if version else "")
     )
-    rows = conn.execute(_user_types(kind).where(type_table.c.name == name, version_clause)).all()
-    if not rows:
-        raise NotFound(
-            f"No {kind.name} type found with name {name!r}"
-            + (f" and version {version!r}" if version else "")
-        )
-    return _build(conn, kind, rows)[0]
 
 
 def get_types(conn: Connection, kind: NodeKind, *, include_simple: bool = False) -> list[Any]:
-    query = (
-        select(type_table).where(type_table.c.type_kind == int(kind.type_kind))
-        if include_simple
-        else _user_types(kind)
-    )
-    rows = conn.execute(query.order_by(type_table.c.id)).all()
-    return _build(conn, kind, rows)
+    return [type_catalog.copy_type(t) for t in _user_types(conn, kind, include_simple)]
 
 
 def get_types_by_id(conn: Connection, kind: NodeKind, ids: Sequence[int]) -> list[Any]:
     if not ids:
         return []
-    rows = conn.execute(
-        _user_types(kind).where(type_table.c.id.in_(list(ids))).order_by(type_table.c.id)
-    ).all()
-    return _build(conn, kind, rows)
+    snapshot = type_catalog.snapshot(conn)
+    found = []
+    for type_id in sorted(set(ids)):
+        t = snapshot.of_kind(int(kind.type_kind), int(type_id))
+        if t is not None and t.id not in SIMPLE_TYPE_IDS:
+            found.append(type_catalog.copy_type(t))
+    return found
 
 
 def get_types_by_external_ids(
@@ -230,33 +188,23 @@ def get_types_by_external_ids(
 ) -> list[Any]:
     if any(not e for e in external_ids):
         raise InvalidArgument("external_ids must not be empty strings")
-    if not external_ids:
-        return []
-    rows = conn.execute(
-        _user_types(kind)
-        .where(type_table.c.external_id.in_(list(external_ids)))
-        .order_by(type_table.c.id)
-    ).all()
-    return _build(conn, kind, rows)
+    wanted = set(external_ids)
+    return [type_catalog.copy_type(t) for t in _user_types(conn, kind) if t.external_id in wanted]
 
 
 def type_ids_named(conn: Connection, kind: NodeKind, name: str, version: str | None) -> list[int]:
     """Ids of the types of a kind with a name (and version, when given)."""
-    clauses = [type_table.c.type_kind == int(kind.type_kind), type_table.c.name == name]
-    if version:
-        clauses.append(type_table.c.version == version)
-    else:
-        clauses.append(type_table.c.version.is_(None))
-    return [int(r.id) for r in conn.execute(select(type_table.c.id).where(and_(*clauses)))]
+    return [
+        t.id
+        for t in _user_types(conn, kind, include_simple=True)
+        if t.name == name and t.version == (version or None)
+    ]
 
 
 def type_properties(conn: Connection, kind: NodeKind, type_id: int) -> tuple[str, dict[str, int]]:
     """The name and declared properties of a type; NotFound if no such type of this kind."""
-    row = conn.execute(
-        select(type_table.c.name).where(
-            type_table.c.id == type_id, type_table.c.type_kind == int(kind.type_kind)
-        )
-    ).first()
-    if row is None:
+    snapshot = type_catalog.snapshot(conn)
+    t = snapshot.of_kind(int(kind.type_kind), type_id)
+    if t is None:
         raise NotFound(f"Cannot find type for type_id: {type_id}")
-    return row.name, _load_properties(conn, [type_id]).get(type_id, {})
+    return t.name, dict(snapshot.declared.get(type_id, {}))

@@ -84,19 +84,20 @@ def value_to_row(value: Value) -> dict[str, Any]:
     return row
 
 
-def value_from_row(row: Any) -> Value | None:
-    """The value a row holds, or None for a row with no value set (MLMD allows it)."""
-    if row.int_value is not None:
-        return Value(PropertyType.INT, int(row.int_value))
-    if row.double_value is not None:
-        return Value(PropertyType.DOUBLE, float(row.double_value))
-    if row.string_value is not None:
-        text = row.string_value
-        if text.startswith(STRUCT_PREFIX):
-            return Value(PropertyType.STRUCT, decode_struct(text))
-        return Value(PropertyType.STRING, text)
-    if row.proto_value is not None:
-        return Value(PropertyType.PROTO, decode_proto(row.proto_value))
-    if row.bool_value is not None:
-        return Value(PropertyType.BOOLEAN, bool(row.bool_value))
+def value_from_columns(
+    int_value: Any, double_value: Any, string_value: Any, proto_value: Any, bool_value: Any
+) -> Value | None:
+    """The value of a property row's value columns (in VALUE_COLUMNS order)."""
+    if int_value is not None:
+        return Value(PropertyType.INT, int(int_value))
+    if double_value is not None:
+        return Value(PropertyType.DOUBLE, float(double_value))
+    if string_value is not None:
+        if string_value.startswith(STRUCT_PREFIX):
+            return Value(PropertyType.STRUCT, decode_struct(string_value))
+        return Value(PropertyType.STRING, string_value)
+    if proto_value is not None:
+        return Value(PropertyType.PROTO, decode_proto(proto_value))
+    if bool_value is not None:
+        return Value(PropertyType.BOOLEAN, bool(bool_value))
     return None
