@@ -464,6 +464,10 @@ def lineage_subgraph(s: Any, rec: Any) -> None:
     rec("bidirectional a2", lambda: subgraph("a", 3, D.BIDIRECTIONAL, query="name = 'a2'"))
     rec("upstream ending at a1", lambda: subgraph("a", 20, D.UPSTREAM, ending="name = 'a1'"))
     rec(
+        "upstream from an id, ending at a1",
+        lambda: subgraph("a", 20, D.UPSTREAM, query=f"id = {previous}", ending="name = 'a1'"),
+    )
+    rec(
         "upstream ending at a1 included",
         lambda: subgraph("a", 20, D.UPSTREAM, ending="name = 'a1'", include=True),
     )

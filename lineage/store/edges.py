@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -15,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from lineage import model
 from lineage.errors import AlreadyExists, InvalidArgument
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, NodeKind
-from lineage.store.nodes import chunks, now_ms
-from lineage.store.rows import inserted_id
+from lineage.store.nodes import chunks, existing_ids, now_ms
+from lineage.store.prepared import Prepared, items_in
 from lineage.store.schema import (
     association_table,
     attribution_table,
@@ -25,21 +26,52 @@ from lineage.store.schema import (
     parent_context_table,
 )
 
+# --- the statements of the hot paths (see prepared.py) ------------------------------
 
-def _existing_ids(conn: Connection, kind: NodeKind, ids: set[int]) -> set[int]:
-    found: set[int] = set()
-    for chunk in chunks(sorted(ids)):
-        found.update(
-            int(r.id)
-            for r in conn.execute(select(kind.table.c.id).where(kind.table.c.id.in_(chunk)))
-        )
-    return found
+_EVENT_COLUMNS = ("artifact_id", "execution_id", "type", "milliseconds_since_epoch")
+_PATH_COLUMNS = ("event_id", "is_index_step", "step_index", "step_key")
+
+
+def _insert(table: Any, columns: Sequence[str], _dialect: str, _size: int) -> Any:
+    return table.insert().values({c: bindparam(c) for c in columns})
+
+
+def _select_where_in(table: Any, column: str, _dialect: str, size: int) -> Any:
+    return select(table).where(items_in(table.c[column], size))
+
+
+def _insert_links(table: Any, other: str, dialect: str, _size: int) -> Any:
+    """INSERT of (context, node) pairs that skips the ones already there (also those
+    another writer adds at the same moment); a SELECT first would scan on SQLite."""
+    values: dict[str, Any] = {"context_id": bindparam("context_id"), other: bindparam(other)}
+    if dialect == "sqlite":
+        return sqlite_insert(table).values(values).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql_insert(table).values(values).on_conflict_do_nothing()
+    # MySQL / MariaDB: a no-op update on the duplicate key (IGNORE hides other errors)
+    statement = mysql_insert(table).values(values)
+    return statement.on_duplicate_key_update(context_id=statement.inserted.context_id)
+
+
+_INSERT_EVENT = Prepared(partial(_insert, event_table, _EVENT_COLUMNS), returning_id=True)
+_INSERT_PATHS = Prepared(partial(_insert, event_path_table, _PATH_COLUMNS))
+_PATHS_OF = Prepared(partial(_select_where_in, event_path_table, "event_id"))
+EVENTS_BY = {
+    column: Prepared(partial(_select_where_in, event_table, column))
+    for column in ("artifact_id", "execution_id")
+}
+ATTRIBUTIONS_OF = Prepared(partial(_select_where_in, attribution_table, "artifact_id"))
+ASSOCIATIONS_OF = Prepared(partial(_select_where_in, association_table, "execution_id"))
+_INSERT_LINKS = {
+    "artifact_id": Prepared(partial(_insert_links, attribution_table, "artifact_id")),
+    "execution_id": Prepared(partial(_insert_links, association_table, "execution_id")),
+}
 
 
 def _check_exist(conn: Connection, kind: NodeKind, ids: set[int], what: str) -> None:
     if not ids:
         return
-    missing = ids - _existing_ids(conn, kind, ids)
+    missing = ids - existing_ids(conn, kind, ids)
     if missing:
         raise InvalidArgument(
             f"{what}: no {kind.name} with id {', '.join(map(str, sorted(missing)))}"
@@ -93,8 +125,8 @@ def put_events(
     path_rows = []
     for event in events:
         try:
-            result = conn.execute(
-                event_table.insert(),
+            event_id = _INSERT_EVENT.insert(
+                conn,
                 {
                     "artifact_id": event.artifact_id,
                     "execution_id": event.execution_id,
@@ -109,7 +141,6 @@ def put_events(
                 f"Given event already exists: artifact_id {event.artifact_id}, execution_id "
                 f"{event.execution_id}, type {model.EventType(event.type or 0).name}"
             ) from None
-        event_id = inserted_id(result)
         for step in event.path or ():
             path_rows.append(
                 {
@@ -119,40 +150,32 @@ def put_events(
                     "step_key": step.key,
                 }
             )
-    if path_rows:
-        conn.execute(event_path_table.insert(), path_rows)
+    _INSERT_PATHS.insert_many(conn, path_rows)
 
 
 def _build_events(conn: Connection, rows: Sequence[Any]) -> list[model.Event]:
+    """Events from Event rows (id, artifact_id, execution_id, type, milliseconds)."""
     paths: dict[int, list[model.PathStep]] = defaultdict(list)
-    ids = [int(r.id) for r in rows]
-    for chunk in chunks(ids):
-        for p in conn.execute(
-            select(event_path_table).where(event_path_table.c.event_id.in_(chunk))
-        ):
-            step = (
-                model.PathStep(index=p.step_index)
-                if p.is_index_step
-                else model.PathStep(key=p.step_key)
-            )
-            paths[int(p.event_id)].append(step)
+    for event_id, is_index_step, step_index, step_key in _PATHS_OF.chunked_rows(
+        conn, [int(r[0]) for r in rows]
+    ):
+        step = model.PathStep(index=step_index) if is_index_step else model.PathStep(key=step_key)
+        paths[int(event_id)].append(step)
     return [
         model.Event(
-            artifact_id=int(r.artifact_id),
-            execution_id=int(r.execution_id),
-            type=int(r.type),
-            milliseconds_since_epoch=r.milliseconds_since_epoch,
-            path=paths.get(int(r.id)) or None,
+            artifact_id=int(artifact_id),
+            execution_id=int(execution_id),
+            type=int(event_type),
+            milliseconds_since_epoch=milliseconds,
+            path=paths.get(int(event_id)) or None,
         )
-        for r in rows
+        for event_id, artifact_id, execution_id, event_type, milliseconds in rows
     ]
 
 
 def events_by(conn: Connection, column: str, ids: Sequence[int]) -> list[model.Event]:
-    rows: list[Any] = []
-    for chunk in chunks(sorted(set(ids))):
-        rows.extend(conn.execute(select(event_table).where(event_table.c[column].in_(chunk))))
-    rows.sort(key=lambda r: r.id)
+    rows = EVENTS_BY[column].chunked_rows(conn, sorted(set(ids)))
+    rows.sort(key=lambda r: r[0])
     return _build_events(conn, rows)
 
 
@@ -191,23 +214,9 @@ def put_attributions_and_associations(
 
 
 def _insert_missing(conn: Connection, table: Any, other: str, pairs: list[tuple[int, int]]) -> None:
-    """Insert the (context, node) pairs not there yet; an existing pair is not an error.
-
-    One INSERT that skips duplicates in the database (also those another writer adds
-    at the same moment); a SELECT of row values first would scan the table on SQLite.
-    """
+    """Insert the (context, node) pairs not there yet; an existing pair is not an error."""
     rows = [{"context_id": c, other: n} for c, n in dict.fromkeys(pairs)]
-    if not rows:
-        return
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        statement: Any = sqlite_insert(table).on_conflict_do_nothing()
-    elif dialect == "postgresql":
-        statement = postgresql_insert(table).on_conflict_do_nothing()
-    else:  # MySQL / MariaDB: a no-op update on the duplicate key (IGNORE hides other errors)
-        insert = mysql_insert(table)
-        statement = insert.on_duplicate_key_update(context_id=insert.inserted.context_id)
-    conn.execute(statement, rows)
+    _INSERT_LINKS[other].insert_many(conn, rows)
 
 
 # --- parent contexts -----------------------------------------------------------------
@@ -227,7 +236,7 @@ def put_parent_contexts(conn: Connection, links: Sequence[model.ParentContext]) 
     if not links:
         return
     ids = {link.child_id for link in links} | {link.parent_id for link in links}
-    found = _existing_ids(conn, CONTEXT, ids)
+    found = existing_ids(conn, CONTEXT, ids)
     for link in links:
         if link.child_id not in found or link.parent_id not in found:
             raise InvalidArgument(

@@ -8,8 +8,8 @@ proportional to the edges walked, never to the size of the store.
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 
 from lineage import model
+from lineage.store.prepared import MAX_ITEMS, Prepared, items_in
 from lineage.store.schema import artifact_table, event_table, execution_table
 
 UPSTREAM = 1
@@ -101,30 +102,44 @@ def _seed_matches(table: Any, condition: ColumnElement[bool]) -> ColumnElement[b
 
 
 def walk(conn: Connection, spec: Walk) -> Reached:
-    if spec.seed_ids is not None and spec.is_plain():
+    if spec.seed_ids is not None and spec.is_plain() and len(spec.seed_ids[1]) <= MAX_ITEMS:
         # The most common walk (from given node ids, no filters): one statement built
         # once per direction, with the ids and hop limit bound at execution.
         kind, ids = spec.seed_ids
-        statement = _plain_statement(spec.direction, kind)
-        rows = conn.execute(statement, {"seeds": list(ids), "hops": spec.max_hops})
-    else:
-        statement = _statement(spec)
-        if statement is None:
-            return Reached()
-        rows = conn.execute(statement, {"hops": spec.max_hops})
-    return _reached(rows)
+        statement = _PLAIN[(spec.direction, kind)]
+        return _reached(statement.rows(conn, {"hops": spec.max_hops}, list(ids)))
+    if spec.seed_ids is not None:
+        # Seeds with filters on the way (or very many): a start condition on the ids.
+        kind, ids = spec.seed_ids
+        table = artifact_table if kind == "artifact" else execution_table
+        condition = table.c.id.in_(list(ids))
+        spec = replace(
+            spec,
+            seed_ids=None,
+            start_artifacts=condition if kind == "artifact" else None,
+            start_executions=condition if kind == "execution" else None,
+        )
+    statement = _statement(spec)
+    if statement is None:
+        return Reached()
+    return _reached(conn.execute(statement, {"hops": spec.max_hops}))
 
 
-@functools.lru_cache(maxsize=8)
-def _plain_statement(direction: int, kind: str) -> Any:
+def _plain_statement(direction: int, kind: str, _dialect: str, size: int) -> Any:
     seeds = artifact_table.c.id if kind == "artifact" else execution_table.c.id
-    condition = seeds.in_(bindparam("seeds", expanding=True))
     spec = Walk(direction=direction)
     if kind == "artifact":
-        spec.start_artifacts = condition
+        spec.start_artifacts = items_in(seeds, size)
     else:
-        spec.start_executions = condition
+        spec.start_executions = items_in(seeds, size)
     return _statement(spec)
+
+
+_PLAIN = {
+    (direction, kind): Prepared(partial(_plain_statement, direction, kind))
+    for direction in (UPSTREAM, DOWNSTREAM, BIDIRECTIONAL)
+    for kind in ("artifact", "execution")
+}
 
 
 def _reached(rows: Any) -> Reached:
@@ -179,10 +194,10 @@ def _statement(spec: Walk) -> Any:
     a_types, e_types = _event_types(spec.direction)
     join_a = and_(from_artifact.c.artifact_id == tree_node)
     if a_types is not None:
-        join_a = and_(join_a, from_artifact.c.type.in_(a_types))
+        join_a = and_(join_a, from_artifact.c.type.in_([literal(t) for t in a_types]))
     join_e = and_(from_execution.c.execution_id == -tree_node)
     if e_types is not None:
-        join_e = and_(join_e, from_execution.c.type.in_(e_types))
+        join_e = and_(join_e, from_execution.c.type.in_([literal(t) for t in e_types]))
 
     next_execution = from_artifact.c.execution_id
     next_artifact = from_execution.c.artifact_id
@@ -229,17 +244,20 @@ def _event_types(direction: int) -> tuple[list[int] | None, list[int] | None]:
 
 
 def events_between(conn: Connection, artifact_ids: set[int], execution_ids: set[int]) -> list[Any]:
-    """Event rows whose two ends are both in the given sets."""
-    from lineage.store.nodes import chunks
+    """Event rows (id, artifact_id, execution_id, type, milliseconds) whose two ends are
+    both in the given sets, by id."""
+    from lineage.store.edges import EVENTS_BY
 
-    rows: list[Any] = []
     if not artifact_ids or not execution_ids:
-        return rows
-    smaller_is_artifacts = len(artifact_ids) <= len(execution_ids)
-    column = event_table.c.artifact_id if smaller_is_artifacts else event_table.c.execution_id
-    for chunk in chunks(sorted(artifact_ids if smaller_is_artifacts else execution_ids)):
-        for row in conn.execute(select(event_table).where(column.in_(chunk))):
-            if int(row.artifact_id) in artifact_ids and int(row.execution_id) in execution_ids:
-                rows.append(row)
-    rows.sort(key=lambda r: r.id)
+        return []
+    by_artifacts = len(artifact_ids) <= len(execution_ids)
+    column = "artifact_id" if by_artifacts else "execution_id"
+    rows = [
+        row
+        for row in EVENTS_BY[column].chunked_rows(
+            conn, sorted(artifact_ids if by_artifacts else execution_ids)
+        )
+        if int(row[1]) in artifact_ids and int(row[2]) in execution_ids
+    ]
+    rows.sort(key=lambda r: r[0])
     return rows

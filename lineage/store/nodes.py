@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lineage import model
 from lineage.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from lineage.store import types as types_ops
-from lineage.store.kinds import NodeKind
+from lineage.store.kinds import KINDS, NodeKind
 from lineage.store.prepared import Prepared, items_in
-from lineage.store.rows import inserted_id
 from lineage.store.schema import type_table
 from lineage.store.values import VALUE_COLUMNS, value_from_columns, value_to_row
 
@@ -73,34 +73,63 @@ def node_select(kind: NodeKind) -> Select:
     ).join(type_table, type_table.c.id == t.c.type_id)
 
 
-_NODES_WHERE_IN: dict[tuple[str, str], Prepared] = {}
-_PROPERTIES_OF: dict[str, Prepared] = {}
+def _node_columns(kind: NodeKind) -> list[str]:
+    return [
+        "type_id",
+        "name",
+        "external_id",
+        "create_time_since_epoch",
+        "last_update_time_since_epoch",
+        *kind.extra_fields,
+    ]
 
 
-def _nodes_where_in(kind: NodeKind, column: str) -> Prepared:
-    found = _NODES_WHERE_IN.get((kind.name, column))
-    if found is None:
-        found = Prepared(
-            lambda _d, size: node_select(kind).where(items_in(kind.table.c[column], size))
-        )
-        _NODES_WHERE_IN[(kind.name, column)] = found
-    return found
+def _property_columns(kind: NodeKind) -> list[str]:
+    return [kind.owner_column, "name", "is_custom_property", *VALUE_COLUMNS]
 
 
-def _properties_of(kind: NodeKind) -> Prepared:
-    found = _PROPERTIES_OF.get(kind.name)
-    if found is None:
-        pt = kind.property_table
-        found = Prepared(
-            lambda _d, size: select(
-                kind.owner,
-                pt.c.name,
-                pt.c.is_custom_property,
-                *(pt.c[column] for column in VALUE_COLUMNS),
-            ).where(items_in(kind.owner, size))
-        )
-        _PROPERTIES_OF[kind.name] = found
-    return found
+# The statements every node write and read runs, per kind (see prepared.py for why).
+
+
+def _select_by(kind: NodeKind, column: str, _dialect: str, size: int) -> Any:
+    return node_select(kind).where(items_in(kind.table.c[column], size))
+
+
+def _select_properties(kind: NodeKind, _dialect: str, size: int) -> Any:
+    pt = kind.property_table
+    return select(*(pt.c[c] for c in _property_columns(kind))).where(items_in(kind.owner, size))
+
+
+def _insert_node(kind: NodeKind, _dialect: str, _size: int) -> Any:
+    return insert(kind.table).values({c: bindparam(c) for c in _node_columns(kind)})
+
+
+def _insert_properties(kind: NodeKind, _dialect: str, _size: int) -> Any:
+    columns = _property_columns(kind)
+    return insert(kind.property_table).values({c: bindparam(c) for c in columns})
+
+
+def _select_ids(kind: NodeKind, _dialect: str, size: int) -> Any:
+    return select(kind.table.c.id).where(items_in(kind.table.c.id, size))
+
+
+_NODES_BY = {
+    (k.name, column): Prepared(partial(_select_by, k, column))
+    for k in KINDS.values()
+    for column in ("id", "uri", "external_id")
+    if column in k.table.c
+}
+_PROPERTIES_OF = {k.name: Prepared(partial(_select_properties, k)) for k in KINDS.values()}
+_INSERT_NODE = {
+    k.name: Prepared(partial(_insert_node, k), returning_id=True) for k in KINDS.values()
+}
+_INSERT_PROPERTIES = {k.name: Prepared(partial(_insert_properties, k)) for k in KINDS.values()}
+_IDS_IN = {k.name: Prepared(partial(_select_ids, k)) for k in KINDS.values()}
+
+
+def existing_ids(conn: Connection, kind: NodeKind, ids: Iterable[int]) -> set[int]:
+    """Which of these ids name a node of this kind."""
+    return {int(r[0]) for r in _IDS_IN[kind.name].chunked_rows(conn, sorted(set(ids)))}
 
 
 def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[Any]:
@@ -109,7 +138,7 @@ def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[A
     props: dict[int, tuple[dict[str, model.Value], dict[str, model.Value]]] = {
         i: ({}, {}) for i in ids
     }
-    for owner, name, custom, *columns in _properties_of(kind).chunked_rows(conn, ids):
+    for owner, name, custom, *columns in _PROPERTIES_OF[kind.name].chunked_rows(conn, ids):
         value = value_from_columns(*columns)
         if value is not None:
             props[int(owner)][1 if custom else 0][name] = value
@@ -143,7 +172,7 @@ def load_where_in(
     conn: Connection, kind: NodeKind, column: str, values: Sequence[Any]
 ) -> list[Any]:
     """The nodes whose ``column`` is one of ``values``, in ascending id order."""
-    rows = _nodes_where_in(kind, column).chunked_rows(conn, list(dict.fromkeys(values)))
+    rows = _NODES_BY[(kind.name, column)].chunked_rows(conn, list(dict.fromkeys(values)))
     rows.sort(key=lambda r: r[0])
     return build_nodes(conn, kind, rows)
 
@@ -253,12 +282,10 @@ def create_node(conn: Connection, kind: NodeKind, node: Any, cache: TypeCache, n
     values["last_update_time_since_epoch"] = now
     # No savepoint: a clash aborts the whole call (every write is one transaction).
     try:
-        node_id = inserted_id(conn.execute(kind.table.insert(), values))
+        node_id = _INSERT_NODE[kind.name].insert(conn, values)
     except IntegrityError:
         raise AlreadyExists(_describe_clash(kind, node)) from None
-    rows = _property_rows(kind, node_id, node)
-    if rows:
-        conn.execute(kind.property_table.insert(), rows)
+    _INSERT_PROPERTIES[kind.name].insert_many(conn, _property_rows(kind, node_id, node))
     return node_id
 
 
@@ -393,7 +420,7 @@ def _write_property_diff(
                 row = value_to_row(after[n])
                 row.update({kind.owner_column: node_id, "name": n, "is_custom_property": custom})
                 rows.append(row)
-            conn.execute(pt.insert(), rows)
+            _INSERT_PROPERTIES[kind.name].insert_many(conn, rows)
 
 
 def put_nodes(
@@ -429,14 +456,6 @@ def put_nodes(
 
 def require_ids(conn: Connection, kind: NodeKind, ids: Iterable[int]) -> None:
     wanted = set(ids)
-    if not wanted:
-        return
-    found: set[int] = set()
-    for chunk in chunks(sorted(wanted)):
-        found.update(
-            int(r.id)
-            for r in conn.execute(select(kind.table.c.id).where(kind.table.c.id.in_(chunk)))
-        )
-    missing = wanted - found
+    missing = wanted - existing_ids(conn, kind, wanted) if wanted else set()
     if missing:
         raise NotFound(f"No {kind.name} with id {', '.join(map(str, sorted(missing)))}")

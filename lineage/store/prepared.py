@@ -120,7 +120,7 @@ class Prepared:
         form, values = self._bind(conn, params, items)
         with _cursor(conn, form.sql, values) as cursor:
             cursor.execute(form.sql, values)
-            return cursor.fetchall() if cursor.description else []
+            return list(cursor.fetchall()) if cursor.description else []
 
     def chunked_rows(
         self, conn: Connection, items: Sequence[Any], params: Mapping[str, Any] | None = None

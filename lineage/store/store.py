@@ -31,7 +31,6 @@ from lineage.store.engine import make_engine, read_only
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS, NodeKind
 from lineage.store.migrate import upgrade
 from lineage.store.paging import ListOptions
-from lineage.store.schema import association_table, attribution_table
 
 T = TypeVar("T")
 
@@ -741,22 +740,18 @@ def _assemble(
     if "events" in parts:
         rows = graph.events_between(c, artifact_ids, execution_ids)
         result.events = edges._build_events(c, rows)
-    attributions: list[model.Attribution] = []
-    associations: list[model.Association] = []
-    for chunk in nodes.chunks(sorted(artifact_ids)):
-        attributions.extend(
-            model.Attribution(int(r.context_id), int(r.artifact_id))
-            for r in c.execute(
-                select(attribution_table).where(attribution_table.c.artifact_id.in_(chunk))
-            )
+    attributions = [
+        model.Attribution(int(context_id), int(artifact_id))
+        for _, context_id, artifact_id in edges.ATTRIBUTIONS_OF.chunked_rows(
+            c, sorted(artifact_ids)
         )
-    for chunk in nodes.chunks(sorted(execution_ids)):
-        associations.extend(
-            model.Association(int(r.context_id), int(r.execution_id))
-            for r in c.execute(
-                select(association_table).where(association_table.c.execution_id.in_(chunk))
-            )
+    ]
+    associations = [
+        model.Association(int(context_id), int(execution_id))
+        for _, context_id, execution_id in edges.ASSOCIATIONS_OF.chunked_rows(
+            c, sorted(execution_ids)
         )
+    ]
     context_ids = sorted(
         {a.context_id for a in attributions} | {a.context_id for a in associations}
     )
