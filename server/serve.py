@@ -95,6 +95,7 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
                 return 2
     # Everything loaded at startup lives for the whole process: keep it out of the
     # collector's scans, and collect less often (long pauses showed in p95 latencies).
+    store.checkpoint_in_background()
     gc.collect()
     gc.freeze()
     gc.set_threshold(20000, 20, 20)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from lineage.errors import InvalidArgument
 
@@ -73,10 +73,16 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Readers (marked by read_only()) begin deferred, so WAL lets them run beside a writer.
-        if connection.get_execution_options().get("lineage_read_only"):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: this runs before every transaction.
+        driver = connection.connection.driver_connection
+        read_only = connection.get_execution_options().get("lineage_read_only")
+        statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        try:
+            driver.execute(statement)
+        except connection.dialect.loaded_dbapi.Error as exc:  # e.g. locked past busy_timeout
+            raise DBAPIError.instance(
+                statement, None, exc, connection.dialect.loaded_dbapi.Error, dialect=engine.dialect
+            ) from exc
 
     return engine
 

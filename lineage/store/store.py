@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from lineage import model
@@ -27,10 +27,12 @@ from lineage.errors import (
     Unavailable,
 )
 from lineage.store import edges, graph, nodes, paging, types
-from lineage.store.engine import make_engine, read_only
+from lineage.store.engine import is_sqlite, make_engine, read_only
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS, NodeKind
 from lineage.store.migrate import upgrade
 from lineage.store.paging import ListOptions
+from lineage.store.prepared import Prepared
+from lineage.store.wal import WalCheckpointer
 
 T = TypeVar("T")
 
@@ -103,6 +105,7 @@ class Store:
         self._reader = read_only(engine)
         # Declared properties by (kind, type id); see nodes.TypeCache for why sharing is safe.
         self.type_cache: dict[tuple[str, int], dict[str, int]] = {}
+        self._checkpointer: WalCheckpointer | None = None
         if migrate:
             upgrade(engine)
 
@@ -111,7 +114,17 @@ class Store:
         return cls(make_engine(url, **engine_options))
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
+
+    def checkpoint_in_background(self) -> None:
+        """On SQLite, fold the write-ahead log into the database from a background
+        thread rather than inside commits (for long-running servers; see wal.py)."""
+        if self._checkpointer is None and is_sqlite(self.engine):
+            self._checkpointer = WalCheckpointer(self.engine)
+            self._checkpointer.start()
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -589,13 +602,9 @@ def _put_contexts_reusing(
     cache = nodes.TypeCache(c, CONTEXT, type_cache)
     for ctx in contexts:
         if not ctx.id and reuse and ctx.type_id and ctx.name:
-            row = c.execute(
-                select(CONTEXT.table.c.id).where(
-                    CONTEXT.table.c.type_id == ctx.type_id, CONTEXT.table.c.name == ctx.name
-                )
-            ).first()
-            if row is not None:
-                ids.append(int(row.id))
+            found = _context_named(c, ctx)
+            if found is not None:
+                ids.append(found)
                 continue
         if ctx.id:
             ids.append(nodes.update_node(c, CONTEXT, ctx, cache, now))
@@ -614,14 +623,23 @@ def _create_or_reuse_context(
         with c.begin_nested():
             return nodes.create_node(c, CONTEXT, ctx, cache, now)
     except AlreadyExists:
-        row = c.execute(
-            select(CONTEXT.table.c.id).where(
-                CONTEXT.table.c.type_id == ctx.type_id, CONTEXT.table.c.name == ctx.name
-            )
-        ).first()
-        if row is None:
+        found = _context_named(c, ctx)
+        if found is None:
             raise
-        return int(row.id)
+        return found
+
+
+_CONTEXT_NAMED = Prepared(
+    lambda _dialect, _size: select(CONTEXT.table.c.id).where(
+        CONTEXT.table.c.type_id == bindparam("type_id"), CONTEXT.table.c.name == bindparam("name")
+    )
+)
+
+
+def _context_named(c: Connection, ctx: model.Context) -> int | None:
+    """The id of the context with this type and name, if there is one."""
+    rows = _CONTEXT_NAMED.rows(c, {"type_id": ctx.type_id, "name": ctx.name})
+    return int(rows[0][0]) if rows else None
 
 
 def _put_artifacts_reusing(
