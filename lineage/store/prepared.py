@@ -19,8 +19,7 @@ and rows come back as plain tuples.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,22 +42,37 @@ def items_in(column: Any, size: int, name: str = "item") -> ColumnElement[bool]:
     return column.in_(params)  # type: ignore[no-any-return]
 
 
+_CONSTANT, _PARAM, _ITEM = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class _Form:
     """One compiled statement: its SQL and how to lay out its parameters."""
 
     sql: str
-    order: tuple[str, ...] | None  # bind names in order (positional styles); None: named
-    defaults: Mapping[str, Any]  # values of the statement's own literals
+    # Positional styles: per placeholder, a constant (the statement's own literals), a
+    # named parameter or an IN-list slot. Named styles (plan None): the defaults dict.
+    plan: tuple[tuple[int, Any], ...] | None
+    defaults: Mapping[str, Any]
+    size: int
     returns_id: bool
 
-    def args(self, params: Mapping[str, Any]) -> Any:
-        if not self.defaults and self.order is None:
-            return params
-        values = {**self.defaults, **params}
-        if self.order is None:
+    def args(self, params: Mapping[str, Any], items: Sequence[Any] = ()) -> Any:
+        n = len(items)
+        if self.plan is None:
+            values = {**self.defaults, **params}
+            for i in range(self.size):
+                values[f"item_{i}"] = items[i] if i < n else items[-1]
             return values
-        return tuple(values[name] for name in self.order)
+        out = []
+        for kind, key in self.plan:
+            if kind == _PARAM:
+                out.append(params[key])
+            elif kind == _ITEM:
+                out.append(items[key] if key < n else items[-1])
+            else:
+                out.append(key)
+        return out
 
 
 class Prepared:
@@ -105,8 +119,10 @@ class Prepared:
             for name, value in (compiled.construct_params(required) or {}).items()
             if name not in required
         }
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        return _Form(compiled.string, order, defaults, returns_id)
+        plan = None
+        if compiled.positional:
+            plan = tuple(_slot(name, defaults) for name in compiled.positiontup or ())
+        return _Form(compiled.string, plan, defaults, size, returns_id)
 
     # -- running ---------------------------------------------------------------------
 
@@ -118,14 +134,14 @@ class Prepared:
     ) -> list[tuple[Any, ...]]:
         """Every row of the result (``items``: the IN list, at most MAX_ITEMS)."""
         form, values = self._bind(conn, params, items)
-        with _cursor(conn, form.sql, values) as cursor:
-            cursor.execute(form.sql, values)
-            return list(cursor.fetchall()) if cursor.description else []
+        return _run(conn, form.sql, values, _fetch_all)
 
     def chunked_rows(
         self, conn: Connection, items: Sequence[Any], params: Mapping[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
         """Rows for an IN list of any length, MAX_ITEMS at a time."""
+        if len(items) <= MAX_ITEMS:
+            return self.rows(conn, params, items) if items else []
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(items), MAX_ITEMS):
             found.extend(self.rows(conn, params, items[start : start + MAX_ITEMS]))
@@ -134,16 +150,12 @@ class Prepared:
     def execute(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement without rows; the number of rows it changed."""
         form, values = self._bind(conn, params, ())
-        with _cursor(conn, form.sql, values) as cursor:
-            cursor.execute(form.sql, values)
-            return int(cursor.rowcount)
+        return _run(conn, form.sql, values, lambda cursor: int(cursor.rowcount))
 
     def insert(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Insert one row; its new primary key."""
         form, values = self._bind(conn, params, ())
-        with _cursor(conn, form.sql, values) as cursor:
-            cursor.execute(form.sql, values)
-            new_id = cursor.fetchone()[0] if form.returns_id else cursor.lastrowid
+        new_id = _run(conn, form.sql, values, _fetch_id if form.returns_id else _last_row_id)
         if new_id is None:
             raise RuntimeError("the database returned no id for an inserted row")
         return int(new_id)
@@ -154,43 +166,66 @@ class Prepared:
             return
         form = self._form(conn, 0)
         values = [form.args(row) for row in rows]
-        with _cursor(conn, form.sql, values, many=True) as cursor:
-            cursor.executemany(form.sql, values)
+        _run(conn, form.sql, values, None)
 
     def _bind(
         self, conn: Connection, params: Mapping[str, Any] | None, items: Sequence[Any]
     ) -> tuple[_Form, Any]:
-        given = dict(params or {})
         size = 0
         if items:
             if len(items) > MAX_ITEMS:
                 raise ValueError(f"at most {MAX_ITEMS} items per prepared statement")
             size = next(s for s in _SIZES if s >= len(items))
-            last = items[-1]
-            for i in range(size):
-                given[f"item_{i}"] = items[i] if i < len(items) else last
         form = self._form(conn, size)
-        return form, form.args(given)
+        return form, form.args(params or {}, items)
 
 
-@contextmanager
-def _cursor(conn: Connection, sql: str, values: Any, many: bool = False) -> Iterator[Any]:
-    """The driver cursor of ``conn``'s connection, in its transaction, with driver
-    errors raised as SQLAlchemy's and listeners told about the statement."""
+def _slot(name: str, defaults: Mapping[str, Any]) -> tuple[int, Any]:
+    if name in defaults:
+        return _CONSTANT, defaults[name]
+    if name.startswith("item_") and name[5:].isdigit():
+        return _ITEM, int(name[5:])
+    return _PARAM, name
+
+
+def _fetch_all(cursor: Any) -> list[tuple[Any, ...]]:
+    return list(cursor.fetchall()) if cursor.description else []
+
+
+def _fetch_id(cursor: Any) -> Any:
+    return cursor.fetchone()[0]
+
+
+def _last_row_id(cursor: Any) -> Any:
+    return cursor.lastrowid
+
+
+def _run(conn: Connection, sql: str, values: Any, result: Callable[[Any], Any] | None) -> Any:
+    """Execute on the driver cursor of ``conn``'s connection, in its transaction
+    (``result``: what to read back; None: ``values`` is a list of parameter sets), with
+    listeners told about the statement and driver errors raised as SQLAlchemy's."""
     if not conn.in_transaction():
         conn.begin()
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None
     cursor = dbapi_connection.cursor()
     dialect = conn.dialect
+    many = result is None
+    dispatch = conn.dispatch
     try:
-        if conn.dispatch.before_cursor_execute:
-            for listener in conn.dispatch.before_cursor_execute:
+        if dispatch.before_cursor_execute:
+            for listener in dispatch.before_cursor_execute:
                 listener(conn, cursor, sql, values, None, many)
-        yield cursor
-        if conn.dispatch.after_cursor_execute:
-            for listener in conn.dispatch.after_cursor_execute:
+        if result is None:
+            cursor.executemany(sql, values)
+            found = None
+        else:
+            cursor.execute(sql, values)
+            found = result(cursor)
+        if dispatch.after_cursor_execute:
+            for listener in dispatch.after_cursor_execute:
                 listener(conn, cursor, sql, values, None, many)
+        return found
     except dialect.loaded_dbapi.Error as exc:
         invalidated = dialect.is_disconnect(exc, dbapi_connection, cursor)
         if invalidated:

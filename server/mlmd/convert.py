@@ -8,6 +8,7 @@ paths are the only shapes that need code of their own.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Any
 
@@ -79,23 +80,32 @@ _NODE_CLASSES = {
 }
 
 
+@functools.cache
+def _scalar_fields(cls: type) -> tuple[str, ...]:
+    """A node class's fields other than the two property maps, looked up once."""
+    return tuple(
+        f.name for f in dataclasses.fields(cls) if f.name not in ("properties", "custom_properties")
+    )
+
+
 def node_from_pb(message: Any, cls: type) -> Any:
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in ("properties", "custom_properties"):
-            values[f.name] = _props_from_pb(getattr(message, f.name))
-        elif message.HasField(f.name):
-            values[f.name] = getattr(message, f.name)
+    values: dict[str, Any] = {
+        name: getattr(message, name) for name in _scalar_fields(cls) if message.HasField(name)
+    }
+    values["properties"] = _props_from_pb(message.properties)
+    values["custom_properties"] = _props_from_pb(message.custom_properties)
     return cls(**values)
 
 
 def node_to_pb(node: Any, message: Any) -> Any:
-    for f in dataclasses.fields(node):
-        data = getattr(node, f.name)
-        if f.name in ("properties", "custom_properties"):
-            _props_to_pb(data, getattr(message, f.name))
-        elif data is not None:
-            setattr(message, f.name, data)
+    for name in _scalar_fields(type(node)):
+        data = getattr(node, name)
+        if data is not None:
+            setattr(message, name, data)
+    if node.properties:
+        _props_to_pb(node.properties, message.properties)
+    if node.custom_properties:
+        _props_to_pb(node.custom_properties, message.custom_properties)
     return message
 
 
