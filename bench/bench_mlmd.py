@@ -905,7 +905,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--server-patch",
         default="",
         help="with --profile: experimental patches of our store, comma separated "
-        "(insert_ignore, type_cache, no_exist_checks, skeleton; see bench_mlmd_server.py)",
+        "(no_exist_checks; see bench_mlmd_server.py)",
     )
     args = parser.parse_args(argv)
     args.server_patch = [p for p in args.server_patch.split(",") if p]

@@ -118,43 +118,6 @@ def _instrument() -> None:
 # --- experiments -------------------------------------------------------------------------
 
 
-def _patch_insert_ignore() -> None:
-    """edges._insert_missing: one INSERT .. ON CONFLICT DO NOTHING (SQLite/PostgreSQL
-    syntax) instead of SELECT existing pairs by row-value IN + SAVEPOINT + INSERT."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from lineage.store import edges
-
-    def insert_missing(conn: Any, table: Any, other: str, pairs: list[tuple[int, int]]) -> None:
-        rows = [{"context_id": c, other: n} for c, n in dict.fromkeys(pairs)]
-        if not rows:
-            return
-        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
-        if dialect is not None:
-            conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
-        else:  # MySQL / MariaDB
-            conn.execute(table.insert().prefix_with("IGNORE"), rows)
-
-    edges._insert_missing = insert_missing
-
-
-def _patch_type_cache() -> None:
-    """nodes.TypeCache.properties: one process-wide cache of declared properties per
-    type (a real version reloads on a miss: properties are only ever added)."""
-    from lineage.store import nodes
-
-    cache: dict[tuple[str, int], dict[str, int]] = {}
-    original = nodes.TypeCache.properties
-
-    def properties(self: Any, type_id: int) -> dict[str, int]:
-        key = (self.kind.name, type_id)
-        if key not in cache:
-            cache[key] = original(self, type_id)
-        return cache[key]
-
-    nodes.TypeCache.properties = properties  # type: ignore[method-assign]
-
-
 def _patch_no_exist_checks() -> None:
     """edges._check_exist: skipped (upper bound of the gain from not re-checking ids the
     same PutExecution just created or loaded)."""
@@ -163,64 +126,8 @@ def _patch_no_exist_checks() -> None:
     edges._check_exist = lambda *args, **kwargs: None
 
 
-def _patch_skeleton() -> None:
-    """store._assemble: artifacts/executions/contexts as ids only, as MLMD's own
-    GetLineageSubgraph answers (its Python client fetches the nodes by id after)."""
-    from sqlalchemy import select
-
-    from lineage import model
-    from lineage.store import edges, graph, nodes, store
-    from lineage.store.schema import association_table, attribution_table
-
-    original = store._assemble
-
-    def assemble(c: Any, artifact_ids: set[int], execution_ids: set[int], mask: Any) -> Any:
-        parts = mask.parts
-        if any(p.endswith("_types") for p in parts):
-            return original(c, artifact_ids, execution_ids, mask)
-        result = model.LineageGraph()
-        if "artifacts" in parts:
-            result.artifacts = [model.Artifact(id=i) for i in sorted(artifact_ids)]
-        if "executions" in parts:
-            result.executions = [model.Execution(id=i) for i in sorted(execution_ids)]
-        if "events" in parts:
-            rows = graph.events_between(c, artifact_ids, execution_ids)
-            result.events = edges._build_events(c, rows)
-        attributions: list[Any] = []
-        associations: list[Any] = []
-        if "attributions" in parts or "contexts" in parts:
-            for chunk in nodes.chunks(sorted(artifact_ids)):
-                attributions.extend(
-                    model.Attribution(int(r.context_id), int(r.artifact_id))
-                    for r in c.execute(
-                        select(attribution_table).where(attribution_table.c.artifact_id.in_(chunk))
-                    )
-                )
-        if "associations" in parts or "contexts" in parts:
-            for chunk in nodes.chunks(sorted(execution_ids)):
-                associations.extend(
-                    model.Association(int(r.context_id), int(r.execution_id))
-                    for r in c.execute(
-                        select(association_table).where(association_table.c.execution_id.in_(chunk))
-                    )
-                )
-        if "contexts" in parts:
-            ids = {a.context_id for a in attributions} | {a.context_id for a in associations}
-            result.contexts = [model.Context(id=i) for i in sorted(ids)]
-        if "attributions" in parts:
-            result.attributions = attributions
-        if "associations" in parts:
-            result.associations = associations
-        return result
-
-    store._assemble = assemble
-
-
 PATCHES: dict[str, Callable[[], None]] = {
-    "insert_ignore": _patch_insert_ignore,
-    "type_cache": _patch_type_cache,
     "no_exist_checks": _patch_no_exist_checks,
-    "skeleton": _patch_skeleton,
 }
 
 

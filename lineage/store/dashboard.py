@@ -624,12 +624,12 @@ def lineage(
     rows = graph.events_between(conn, set(result.artifact_hops), set(result.execution_hops))
     result.events = [
         model.Event(
-            artifact_id=int(r.artifact_id),
-            execution_id=int(r.execution_id),
-            type=int(r.type),
-            milliseconds_since_epoch=r.milliseconds_since_epoch,
+            artifact_id=int(artifact_id),
+            execution_id=int(execution_id),
+            type=int(event_type),
+            milliseconds_since_epoch=milliseconds,
         )
-        for r in rows
+        for _, artifact_id, execution_id, event_type, milliseconds in rows
     ]
     return result
 

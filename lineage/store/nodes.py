@@ -143,13 +143,14 @@ def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[A
         if value is not None:
             props[int(owner)][1 if custom else 0][name] = value
     extras = kind.extra_fields
+    type_name = 6 + len(extras)  # callers may add columns after it
     nodes = []
     for row in rows:
         node_id = int(row[0])
         fields: dict[str, Any] = {
             "id": node_id,
             "type_id": int(row[1]),
-            "type": row[-1],
+            "type": row[type_name],
             "name": row[2],
             "external_id": row[3],
             "create_time_since_epoch": int(row[4]),
