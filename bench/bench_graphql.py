@@ -296,9 +296,17 @@ def bulk_load(url: str, executions: int, steps: int, seed: int = 7) -> dict[str,
             previous = artifact_id
         rows["Context"][-1]["last_update_time_since_epoch"] = t
     order = [
-        "Context", "ContextProperty", "ParentContext", "Execution", "ExecutionProperty",
-        "Artifact", "ArtifactProperty", "Event", "Association", "Attribution",
-    ]  # fmt: skip
+        "Context",
+        "ContextProperty",
+        "ParentContext",
+        "Execution",
+        "ExecutionProperty",
+        "Artifact",
+        "ArtifactProperty",
+        "Event",
+        "Association",
+        "Attribution",
+    ]
     tables = {t.name: t for t in db.MLMD_TABLES}
     with engine.begin() as conn:
         for name in order:

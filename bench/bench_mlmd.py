@@ -216,50 +216,80 @@ def build_base(path: Path, executions: int, steps: int, log: Callable[[str], Non
     event_id = 0
     with engine.begin() as conn:
         for first in range(0, runs, chunk_runs):
-            rows: dict[str, list[dict[str, Any]]] = {t: [] for t in (
-                "ctx", "exe", "exep", "art", "artp", "evt", "path", "attr", "assoc"
-            )}  # fmt: skip
+            rows: dict[str, list[dict[str, Any]]] = {
+                t: [] for t in ("ctx", "exe", "exep", "art", "artp", "evt", "path", "attr", "assoc")
+            }
             for run in range(first, min(runs, first + chunk_runs)):
                 ctx_id = run + 1
                 t0 = now + run * steps * 10
-                rows["ctx"].append({
-                    "id": ctx_id, "type_id": types.context, "name": run_name(run),
-                    "create_time_since_epoch": t0, "last_update_time_since_epoch": t0,
-                })  # fmt: skip
+                rows["ctx"].append(
+                    {
+                        "id": ctx_id,
+                        "type_id": types.context,
+                        "name": run_name(run),
+                        "create_time_since_epoch": t0,
+                        "last_update_time_since_epoch": t0,
+                    }
+                )
                 for step in range(steps):
                     node_id = run * steps + step + 1  # execution i and its output artifact
                     t = t0 + step * 10
-                    rows["exe"].append({
-                        "id": node_id, "type_id": types.execution,
-                        "last_known_state": pb.Execution.COMPLETE,
-                        "create_time_since_epoch": t, "last_update_time_since_epoch": t,
-                    })  # fmt: skip
-                    rows["exep"].append({
-                        "execution_id": node_id, "name": "display_name",
-                        "is_custom_property": 1, "string_value": f"step-{step}",
-                    })  # fmt: skip
-                    rows["art"].append({
-                        "id": node_id, "type_id": types.artifact,
-                        "uri": artifact_uri(run, step), "state": pb.Artifact.LIVE,
-                        "create_time_since_epoch": t, "last_update_time_since_epoch": t,
-                    })  # fmt: skip
-                    rows["artp"].append({
-                        "artifact_id": node_id, "name": "step",
-                        "is_custom_property": 1, "int_value": step,
-                    })  # fmt: skip
+                    rows["exe"].append(
+                        {
+                            "id": node_id,
+                            "type_id": types.execution,
+                            "last_known_state": pb.Execution.COMPLETE,
+                            "create_time_since_epoch": t,
+                            "last_update_time_since_epoch": t,
+                        }
+                    )
+                    rows["exep"].append(
+                        {
+                            "execution_id": node_id,
+                            "name": "display_name",
+                            "is_custom_property": 1,
+                            "string_value": f"step-{step}",
+                        }
+                    )
+                    rows["art"].append(
+                        {
+                            "id": node_id,
+                            "type_id": types.artifact,
+                            "uri": artifact_uri(run, step),
+                            "state": pb.Artifact.LIVE,
+                            "create_time_since_epoch": t,
+                            "last_update_time_since_epoch": t,
+                        }
+                    )
+                    rows["artp"].append(
+                        {
+                            "artifact_id": node_id,
+                            "name": "step",
+                            "is_custom_property": 1,
+                            "int_value": step,
+                        }
+                    )
                     edges = [(node_id, pb.Event.OUTPUT, "output")]
                     if step:
                         edges.insert(0, (node_id - 1, pb.Event.INPUT, "input"))
                     for artifact_id, kind, key in edges:
                         event_id += 1
-                        rows["evt"].append({
-                            "id": event_id, "artifact_id": artifact_id,
-                            "execution_id": node_id, "type": kind,
-                            "milliseconds_since_epoch": t,
-                        })  # fmt: skip
-                        rows["path"].append({
-                            "event_id": event_id, "is_index_step": 0, "step_key": key,
-                        })  # fmt: skip
+                        rows["evt"].append(
+                            {
+                                "id": event_id,
+                                "artifact_id": artifact_id,
+                                "execution_id": node_id,
+                                "type": kind,
+                                "milliseconds_since_epoch": t,
+                            }
+                        )
+                        rows["path"].append(
+                            {
+                                "event_id": event_id,
+                                "is_index_step": 0,
+                                "step_key": key,
+                            }
+                        )
                     rows["attr"].append({"context_id": ctx_id, "artifact_id": node_id})
                     rows["assoc"].append({"context_id": ctx_id, "execution_id": node_id})
             for key, table in (
@@ -348,10 +378,21 @@ class Server:
         else:
             entry = ["-m", "lineage.cli"]
         command = [
-            sys.executable, *entry, "serve", "--host", "127.0.0.1", "--port", "0",
-            "--no-http", "--data-dir", str(self.data_dir),
-            "--database-url", f"sqlite:///{self.database}", "--log-level", "warning",
-        ]  # fmt: skip
+            sys.executable,
+            *entry,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-http",
+            "--data-dir",
+            str(self.data_dir),
+            "--database-url",
+            f"sqlite:///{self.database}",
+            "--log-level",
+            "warning",
+        ]
         self.log = open(self.data_dir / "server.log", "a")  # noqa: SIM115
         started = time.perf_counter()
         self.process = subprocess.Popen(

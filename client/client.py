@@ -79,9 +79,13 @@ class Client:
         from .runs import Run, StepContext
 
         lookup = StepContext(
-            Run(self, "lookup", "lookup"), "lookup", inputs={}, params={}, cache=False,
+            Run(self, "lookup", "lookup"),
+            "lookup",
+            inputs={},
+            params={},
+            cache=False,
             fingerprint="",
-        )  # fmt: skip
+        )
         if isinstance(ref, bool) or not isinstance(ref, int | str):
             raise TypeError(f"get_artifact takes an artifact id or URI, got {ref!r}")
         record = ArtifactRecord(id=ref) if isinstance(ref, int) else ArtifactRecord(uri=ref)
@@ -119,9 +123,7 @@ def default_client() -> Client:
         return _default
 
 
-def start_run(
-    pipeline: str | None = None, name: str | None = None, *, cache: bool = True
-) -> Any:
+def start_run(pipeline: str | None = None, name: str | None = None, *, cache: bool = True) -> Any:
     """A run of ``pipeline`` named ``name`` (generated when not given) on the default
     client; use it as a context manager. ``cache=False`` runs every step."""
     return default_client().start_run(pipeline, name, cache=cache)

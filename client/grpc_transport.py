@@ -115,9 +115,7 @@ class GrpcTransport(Transport):
 
     def upload(self, path: Path, sha256: str, size: int) -> StepBlob | None:
         def requests() -> Iterator[pb.UploadBlobRequest]:
-            yield pb.UploadBlobRequest(
-                header=pb.UploadHeader(size=size, expected_sha256=sha256)
-            )
+            yield pb.UploadBlobRequest(header=pb.UploadHeader(size=size, expected_sha256=sha256))
             with open(path, "rb") as handle:
                 while chunk := handle.read(CHUNK):
                     yield pb.UploadBlobRequest(chunk=chunk)

@@ -26,7 +26,7 @@ PTH_NAME = "lineage_kfp_hook.pth"
 ENV_ENABLE = "LINEAGE_KFP"
 # One line, run by `site` at every interpreter start: cheap unless in a KFP step.
 PTH_LINE = (
-    "import os; exec(\"try:\\n import lineage.client.kfp_hook as h\\n h.install()\\n"
+    'import os; exec("try:\\n import lineage.client.kfp_hook as h\\n h.install()\\n'
     "except Exception as e:\\n print('lineage: KFP hook not loaded:', e)\") "
     "if os.environ.get('_KFP_RUNTIME') == 'true' and "
     "os.environ.get('LINEAGE_KFP', '').lower() in ('1', 'true', 'yes', 'on') else None\n"

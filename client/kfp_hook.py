@@ -182,7 +182,8 @@ class KfpStep:
                 except (TypeError, ValueError):
                     props = {}
                 record = ArtifactRecord(
-                    schema_title=(runtime.get("type") or {}).get("schemaTitle") or "system.Artifact",
+                    schema_title=(runtime.get("type") or {}).get("schemaTitle")
+                    or "system.Artifact",
                     uri=uri,
                     custom_properties=props,
                 )
@@ -259,7 +260,9 @@ class KfpStep:
                 packed, sha, size, archive = files.prepare_upload(Path(local), self.scratch)
                 if archive:
                     record.custom_properties[files.ARCHIVE_PROPERTY] = archive
-                uploads.append(PendingUpload("outputs", len(outputs), str(packed), sha, size, False))
+                uploads.append(
+                    PendingUpload("outputs", len(outputs), str(packed), sha, size, False)
+                )
             outputs.append(StepArtifact(name, record, 0))
         return outputs, uploads
 

@@ -227,9 +227,7 @@ def _metadata_identity(metadata: Mapping[str, Any]) -> str:
 
 
 def _props_identity(props: Mapping[str, Any]) -> str:
-    kept = {
-        k: v for k, v in props.items() if k != "display_name" and not k.startswith("lineage_")
-    }
+    kept = {k: v for k, v in props.items() if k != "display_name" and not k.startswith("lineage_")}
     try:
         return caching.canonical(caching.plain_value(kept, "metadata"))
     except (TypeError, ValueError):
@@ -605,9 +603,7 @@ class StepContext:
             size=record.blob.size if record.blob else 0,
             archive=archive if isinstance(archive, str) else None,
         )
-        artifact = make_artifact(
-            cls, name=key, uri=record.uri, metadata=metadata, ref=ref
-        )
+        artifact = make_artifact(cls, name=key, uri=record.uri, metadata=metadata, ref=ref)
         local = self._fetch(key, record, cls, ref)
         artifact.__dict__["_lineage_local"] = local
         return _Input(key, index, ArtifactRecord(id=record.id), artifact, identity)
@@ -716,9 +712,7 @@ class StepContext:
                         f"{where}: {uri} is not recorded and cannot be read here ({exc})"
                     ) from None
         identity["metadata"] = _metadata_identity(metadata)
-        artifact = make_artifact(
-            cls, name=key, uri=uri, metadata=dict(metadata), local=local_path
-        )
+        artifact = make_artifact(cls, name=key, uri=uri, metadata=dict(metadata), local=local_path)
         return _Input(key, index, record, artifact, identity, upload)
 
     # -- outputs -----------------------------------------------------------------------
@@ -766,12 +760,15 @@ class StepContext:
                     record.custom_properties[files.ARCHIVE_PROPERTY] = archive
                     ref.archive = archive
                 ref.sha256, ref.size = sha, size
-                uploads.append(PendingUpload("outputs", len(outputs), str(packed), sha, size, set_uri))
+                uploads.append(
+                    PendingUpload("outputs", len(outputs), str(packed), sha, size, set_uri)
+                )
             outputs.append(StepArtifact(name, record, 0))
         if missing:
             hints = "; ".join(
                 f"{n}: write a file or directory at {n}.path ({self._work_paths[n]}) or set "
-                f"{n}.uri to where the data is" for n in missing
+                f"{n}.uri to where the data is"
+                for n in missing
             )
             raise OutputNotWrittenError(
                 f"{self._what} finished without writing output(s) {', '.join(missing)} "
@@ -800,8 +797,10 @@ class StepContext:
             if record.blob is not None or issubclass(cls, METADATA_ONLY) or not record.uri:
                 continue
             local = uri_to_local_path(record.uri)
-            if os.path.exists(local) or "://" in record.uri and not record.uri.startswith(
-                "file://"
+            if (
+                os.path.exists(local)
+                or "://" in record.uri
+                and not record.uri.startswith("file://")
             ):
                 continue
             warnings.warn(
@@ -881,4 +880,3 @@ def _download_uri(uri: str) -> Path:
     with files.atomic_file(target) as handle:
         files.read_uri(uri, handle)
     return target
-

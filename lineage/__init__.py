@@ -35,11 +35,25 @@ __all__ = [
 # The SDK (lineage.client) loads on first use, so `import lineage` stays light.
 _SDK_NAMES = frozenset(
     {
-        "Input", "Output", "connect", "start_run", "step", "current_run", "get_artifact",
-        "sync", "autolog_kfp", "Client", "Run", "StepHandle", "MissingInputError",
-        "OutputNotWrittenError", "AnnotationError", "SpoolWarning", "SpoolFullWarning",
+        "Input",
+        "Output",
+        "connect",
+        "start_run",
+        "step",
+        "current_run",
+        "get_artifact",
+        "sync",
+        "autolog_kfp",
+        "Client",
+        "Run",
+        "StepHandle",
+        "MissingInputError",
+        "OutputNotWrittenError",
+        "AnnotationError",
+        "SpoolWarning",
+        "SpoolFullWarning",
     }
-)  # fmt: skip
+)
 
 
 def __getattr__(name: str) -> object:

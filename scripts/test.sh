@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian 12 machine (as root) it installs what the tests need
 # (PostgreSQL, MariaDB, Chromium, sqlite3), creates .venv from requirements.lock, then runs
-#   ruff check .   mypy lineage/   pytest [ARGS...]
+#   ruff check .   ruff format --check .   mypy lineage/   pytest [ARGS...]
 # Arguments go to pytest:   scripts/test.sh -k sqlite    scripts/test.sh tests/test_dbservers.py
 # Exits non-zero if any step fails, and when pytest runs no test (its exit code 5).
 #
@@ -24,6 +24,8 @@ if [ "${LINEAGE_TEST_SKIP_LINT:-0}" = 1 ] && [ "${CI:-}" != true ]; then
 else
     lineage_log "ruff check ."
     "$VENV/bin/ruff" check . || failed+=(ruff)
+    lineage_log "ruff format --check ."
+    "$VENV/bin/ruff" format --check . || failed+=("ruff format (run: ruff format .)")
     lineage_log "mypy lineage/"
     "$VENV/bin/mypy" lineage/ || failed+=(mypy)
 fi

@@ -42,13 +42,22 @@ class LineageServer:
     def start(self, timeout: float = 60.0) -> LineageServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "lineage.cli", "serve",
-            "--host", "127.0.0.1", "--port", "0",
-            "--http-port", "0",
-            "--data-dir", str(self.data_dir),
-            "--database-url", self.database_url,
+            sys.executable,
+            "-m",
+            "lineage.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            "--data-dir",
+            str(self.data_dir),
+            "--database-url",
+            self.database_url,
             *self.extra_args,
-        ]  # fmt: skip
+        ]
         if not self.http:
             command.append("--no-http")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}

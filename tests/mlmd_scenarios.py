@@ -60,8 +60,15 @@ def types_evolution(s: Any, rec: Any) -> None:
     rec("get execution type", lambda: s.get_execution_type("Trainer"))
     rec("get context type", lambda: s.get_context_type("Run"))
     grown = pb.ArtifactType(name="Dataset")
-    for k, v in (("rows", pb.INT), ("split", pb.STRING), ("score", pb.DOUBLE), ("meta", pb.STRUCT),
-                 ("ok", pb.BOOLEAN), ("blob", pb.PROTO), ("extra", pb.STRING)):  # fmt: skip
+    for k, v in (
+        ("rows", pb.INT),
+        ("split", pb.STRING),
+        ("score", pb.DOUBLE),
+        ("meta", pb.STRUCT),
+        ("ok", pb.BOOLEAN),
+        ("blob", pb.PROTO),
+        ("extra", pb.STRING),
+    ):
         grown.properties[k] = v
     rec("add field without can_add_fields", lambda: s.put_artifact_type(grown))
     rec(
@@ -147,11 +154,21 @@ def _set(target: pb.Value, v: Any) -> None:
 def artifacts_crud(s: Any, rec: Any) -> None:
     a, e, c = _types(s)
     one = _artifact(
-        a, uri="s3://b/1", name="one", state=pb.Artifact.LIVE, external_id="ext-1",
-        props={"rows": 10, "split": "train", "score": 0.5, "meta": {"k": [1, "x"]}, "ok": True,
-               "blob": pb.Artifact(id=7)},
+        a,
+        uri="s3://b/1",
+        name="one",
+        state=pb.Artifact.LIVE,
+        external_id="ext-1",
+        props={
+            "rows": 10,
+            "split": "train",
+            "score": 0.5,
+            "meta": {"k": [1, "x"]},
+            "ok": True,
+            "blob": pb.Artifact(id=7),
+        },
         custom={"note": "hi", "n": 3, "f": 1.25, "b": False, "st": {"a": {"b": 1}}},
-    )  # fmt: skip
+    )
     ids = rec("put", lambda: s.put_artifacts([one, _artifact(a, uri="s3://b/2")]), "a")
     if not ids:
         return
@@ -178,8 +195,15 @@ def artifacts_crud(s: Any, rec: Any) -> None:
     rec("update missing id", lambda: s.put_artifacts([pb.Artifact(id=99999, type_id=a)]))
     rec("change type", lambda: s.put_artifacts([pb.Artifact(id=ids[0], type_id=e)]))
     rec("after failures", lambda: s.get_artifacts())
-    update = _artifact(a, id=ids[0], uri="s3://b/1b", name="one", state=pb.Artifact.DELETED,
-                       props={"rows": 11}, custom={"note": "changed"})  # fmt: skip
+    update = _artifact(
+        a,
+        id=ids[0],
+        uri="s3://b/1b",
+        name="one",
+        state=pb.Artifact.DELETED,
+        props={"rows": 11},
+        custom={"note": "changed"},
+    )
     rec("update replaces", lambda: s.put_artifacts([update]), "a")
     rec("after update", lambda: s.get_artifacts_by_id([ids[0]]))
     masked = _artifact(a, id=ids[1], uri="ignored", props={"split": "eval"}, custom={"tag": "x"})
@@ -506,12 +530,16 @@ def _sorted_graph(graph: Any) -> Any:
     out = pb.LineageGraph()
     out.CopyFrom(graph)
     for name, key in (
-        ("artifacts", lambda x: x.id), ("executions", lambda x: x.id), ("contexts", lambda x: x.id),
-        ("artifact_types", lambda x: x.id), ("execution_types", lambda x: x.id), ("context_types", lambda x: x.id),
+        ("artifacts", lambda x: x.id),
+        ("executions", lambda x: x.id),
+        ("contexts", lambda x: x.id),
+        ("artifact_types", lambda x: x.id),
+        ("execution_types", lambda x: x.id),
+        ("context_types", lambda x: x.id),
         ("events", lambda x: (x.artifact_id, x.execution_id, x.type)),
         ("attributions", lambda x: (x.context_id, x.artifact_id)),
         ("associations", lambda x: (x.context_id, x.execution_id)),
-    ):  # fmt: skip
+    ):
         items = sorted(getattr(out, name), key=key)
         copies = [type(i)() for i in items]
         for c, i in zip(copies, items, strict=True):

@@ -34,7 +34,16 @@ def _build_wheel(tmp_path: Path) -> Path:
             shutil.copytree(ROOT / tree, src / tree, ignore=ignore)
     out = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(src)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(src),
+        ],
         check=True,
         capture_output=True,
         timeout=600,
@@ -50,8 +59,16 @@ def test_kfp_217_protobuf_6_pipeline_is_recorded(tmp_path: Path) -> None:
     subprocess.run([base_python, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-         "kfp==2.17.*", str(wheel)],  # fmt: skip
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "kfp==2.17.*",
+            str(wheel),
+        ],
         capture_output=True,
         text=True,
         timeout=900,
@@ -64,12 +81,15 @@ def test_kfp_217_protobuf_6_pipeline_is_recorded(tmp_path: Path) -> None:
         pytest.skip(reason)
 
     versions = subprocess.run(
-        [str(python), "-c",
-         "import kfp, google.protobuf, sys, lineage, lineage.client;"
-         "import lineage.client.grpc_transport, lineage.client.runs;"
-         "print(kfp.__version__, google.protobuf.__version__);"
-         "print(sorted({m.split('.')[0] for m in sys.modules} & "
-         "{'ml_metadata', 'grpc_health', 'strawberry', 'starlette', 'uvicorn', 'psycopg'}))"],  # fmt: skip
+        [
+            str(python),
+            "-c",
+            "import kfp, google.protobuf, sys, lineage, lineage.client;"
+            "import lineage.client.grpc_transport, lineage.client.runs;"
+            "print(kfp.__version__, google.protobuf.__version__);"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'ml_metadata', 'grpc_health', 'strawberry', 'starlette', 'uvicorn', 'psycopg'}))",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -96,16 +96,18 @@ def make_overlay_venv(where: Path, base_python: str | None = None) -> Path:
     subprocess.run([python, "-m", "venv", "--without-pip", str(where)], check=True)
     site = Path(
         subprocess.run(
-            [str(where / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            [
+                str(where / "bin" / "python"),
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ],
             check=True,
             capture_output=True,
             text=True,
         ).stdout.strip()
     )
     ours = sysconfig.get_paths()["purelib"]
-    (site / "00_lineage_test_overlay.pth").write_text(
-        f"import site; site.addsitedir({ours!r})\n"
-    )
+    (site / "00_lineage_test_overlay.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
     return where / "bin" / "python"
 
 
@@ -137,8 +139,9 @@ def check_recorded_pipeline(store: Any, pipeline_root: Path) -> None:
     assert ("system.Pipeline", "kfp-demo") in contexts
     assert ("system.PipelineRun", "kfp-demo") in contexts  # kfp-demo-<timestamp>
     [run_ctx] = [
-        c for c in store.list_all("context") if c.type == "system.PipelineRun"
-        and c.name.startswith("kfp-demo-")  # fmt: skip
+        c
+        for c in store.list_all("context")
+        if c.type == "system.PipelineRun" and c.name.startswith("kfp-demo-")
     ]
     execs = {props(e)["task_name"]: e for e in store.list_all("execution", context_id=run_ctx.id)}
     assert set(execs) == {"make", "fit"}

@@ -29,8 +29,14 @@ def populate(s: Any) -> None:
     at = pb.ArtifactType(
         name="Model", version="1", description="a model", base_type=pb.ArtifactType.MODEL
     )
-    for name, kind in (("acc", pb.DOUBLE), ("n", pb.INT), ("tag", pb.STRING), ("cfg", pb.STRUCT),
-                       ("ok", pb.BOOLEAN), ("raw", pb.PROTO)):  # fmt: skip
+    for name, kind in (
+        ("acc", pb.DOUBLE),
+        ("n", pb.INT),
+        ("tag", pb.STRING),
+        ("cfg", pb.STRUCT),
+        ("ok", pb.BOOLEAN),
+        ("raw", pb.PROTO),
+    ):
         at.properties[name] = kind
     a_type = s.put_artifact_type(at)
     d_type = s.put_artifact_type(pb.ArtifactType(name="Dataset", external_id="type-ds"))

@@ -35,8 +35,15 @@ def reset_sdk() -> None:
 
 @pytest.fixture
 def sdk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in ("LINEAGE_URL", "LINEAGE_DATA_DIR", "LINEAGE_CACHE", "LINEAGE_KFP",
-                 "LINEAGE_PIPELINE", "LINEAGE_RUN", "LINEAGE_BLOB_STORE"):  # fmt: skip
+    for name in (
+        "LINEAGE_URL",
+        "LINEAGE_DATA_DIR",
+        "LINEAGE_CACHE",
+        "LINEAGE_KFP",
+        "LINEAGE_PIPELINE",
+        "LINEAGE_RUN",
+        "LINEAGE_BLOB_STORE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LINEAGE_REPORT_SPOOL_DIR", str(tmp_path / "spool"))
     monkeypatch.setenv("LINEAGE_CACHE_DIR", str(tmp_path / "downloads"))

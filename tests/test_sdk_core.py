@@ -49,8 +49,9 @@ def test_running_then_complete_in_kfp_layout(store: Store) -> None:
     raw = StepArtifact("raw", ArtifactRecord(uri="s3://b/raw.csv", schema_title="system.Dataset"))
     first = record_step(
         store,
-        _report("k-running", RUNNING, start_time_ms=1000, parameters={"C": 0.5, "n": 3},
-                inputs=[raw]),  # fmt: skip
+        _report(
+            "k-running", RUNNING, start_time_ms=1000, parameters={"C": 0.5, "n": 3}, inputs=[raw]
+        ),
     )
     [execution] = store.get_nodes_by_id("execution", [first.execution_id])
     assert execution.type == "system.ContainerExecution"
@@ -132,9 +133,7 @@ def test_replays_write_nothing(store: Store) -> None:
 def test_final_report_first_then_late_running_report(store: Store) -> None:
     """The RUNNING report was lost or is replayed after the final one: still one
     execution, in its final state."""
-    final = record_step(
-        store, _report("k2-final", COMPLETE, running_idempotency_key="k2-running")
-    )
+    final = record_step(store, _report("k2-final", COMPLETE, running_idempotency_key="k2-running"))
     late = record_step(store, _report("k2-running", RUNNING))
     assert late.replayed and late.execution_id == final.execution_id
     [execution] = store.list_all("execution")
@@ -149,8 +148,12 @@ def test_inputs_by_id_external_id_and_uri(store: Store) -> None:
             COMPLETE,
             step="prepare",
             outputs=[
-                StepArtifact("data", ArtifactRecord(uri="u://data", external_id="ext-data",
-                                                    schema_title="system.Dataset")),  # fmt: skip
+                StepArtifact(
+                    "data",
+                    ArtifactRecord(
+                        uri="u://data", external_id="ext-data", schema_title="system.Dataset"
+                    ),
+                ),
             ],
         ),
     )
@@ -172,7 +175,9 @@ def test_inputs_by_id_external_id_and_uri(store: Store) -> None:
     assert len(store.get_events_by_execution_ids([consumer.execution_id])) == 1
 
     with pytest.raises(NotFound, match="no artifact with id 999"):
-        record_step(store, _report("x1", COMPLETE, inputs=[StepArtifact("a", ArtifactRecord(id=999))]))
+        record_step(
+            store, _report("x1", COMPLETE, inputs=[StepArtifact("a", ArtifactRecord(id=999))])
+        )
     with pytest.raises(NotFound, match="external_id 'nope'"):
         record_step(
             store,
@@ -206,8 +211,13 @@ def test_find_cached_step(store: Store) -> None:
     out = StepArtifact("model", ArtifactRecord(uri="u://m", schema_title="system.Model"))
     done = record_step(
         store,
-        _report("done", COMPLETE, cache_key="key-1", outputs=[out],
-                custom_properties={"outputs": {"Output": 3}}),  # fmt: skip
+        _report(
+            "done",
+            COMPLETE,
+            cache_key="key-1",
+            outputs=[out],
+            custom_properties={"outputs": {"Output": 3}},
+        ),
     )
     record_step(store, _report("failed", FAILED, cache_key="key-2", error_message="boom"))
     cached = store.read(lambda c: find_cached_step(c, "key-1"))

@@ -33,9 +33,7 @@ def _lineage(*args: str, cwd: Path, env_dir: Path) -> subprocess.CompletedProces
 
 def _check_demo_data(store: Any, runs: int, blobs: bool = True) -> None:
     contexts = store.list_all("context")
-    assert [c.name for c in contexts if c.type == "system.Pipeline"] == [
-        "breast-cancer-classifier"
-    ]
+    assert [c.name for c in contexts if c.type == "system.Pipeline"] == ["breast-cancer-classifier"]
     run_contexts = [c for c in contexts if c.type == "system.PipelineRun"]
     assert len(run_contexts) == runs
     states: list[tuple[str, int]] = []
@@ -46,8 +44,12 @@ def _check_demo_data(store: Any, runs: int, blobs: bool = True) -> None:
     assert ("train", 3) in states and ("evaluate", 3) in states
     artifacts = store.list_all("artifact")
     kinds = {a.type for a in artifacts}
-    assert {"system.Dataset", "system.Model", "system.Metrics",
-            "system.ClassificationMetrics"} <= kinds  # fmt: skip
+    assert {
+        "system.Dataset",
+        "system.Model",
+        "system.Metrics",
+        "system.ClassificationMetrics",
+    } <= kinds
     metrics = [props(a) for a in artifacts if a.type == "system.Metrics"]
     assert len(metrics) == runs
     for m in metrics:
@@ -99,8 +101,9 @@ def test_demo_into_the_embedded_store_then_served(tmp_path: Path) -> None:
 def test_demo_into_a_server(tmp_path: Path) -> None:
     server = Server(tmp_path / "server").start()
     try:
-        result = _lineage("demo", "--url", server.url, "--runs", "3", "--quiet",
-                          cwd=tmp_path, env_dir=tmp_path)  # fmt: skip
+        result = _lineage(
+            "demo", "--url", server.url, "--runs", "3", "--quiet", cwd=tmp_path, env_dir=tmp_path
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.count("\n") == 1  # --quiet: the summary only
         store = server.store()
@@ -111,7 +114,8 @@ def test_demo_into_a_server(tmp_path: Path) -> None:
 
 
 def test_demo_refuses_both_targets(tmp_path: Path) -> None:
-    result = _lineage("demo", "--url", "grpc://127.0.0.1:1", "--data-dir", "x",
-                      cwd=tmp_path, env_dir=tmp_path)  # fmt: skip
+    result = _lineage(
+        "demo", "--url", "grpc://127.0.0.1:1", "--data-dir", "x", cwd=tmp_path, env_dir=tmp_path
+    )
     assert result.returncode == 2 and "not both" in result.stderr
     assert ROOT.is_dir()

@@ -54,7 +54,9 @@ def test_base_dependencies_have_no_server_packages() -> None:
         project = tomllib.load(handle)["project"]
     base = {Requirement(r).name.lower() for r in project["dependencies"]}
     assert not base & SERVER_ONLY, f"server-only packages in the base install: {base & SERVER_ONLY}"
-    assert "ml-metadata" in {Requirement(r).name for r in project["optional-dependencies"]["server"]}
+    assert "ml-metadata" in {
+        Requirement(r).name for r in project["optional-dependencies"]["server"]
+    }
     # Ranges, not pins, where a step's own kfp decides: protobuf 4 (kfp 2.13) to 6 (2.17).
     protobuf = next(Requirement(r) for r in project["dependencies"] if r.startswith("protobuf"))
     assert protobuf.specifier.contains("4.25.9") and protobuf.specifier.contains("6.33.0")
@@ -91,7 +93,9 @@ def test_import_time() -> None:
         times.append(tuple(float(x) for x in out.split()))
     best_lineage = min(t[0] for t in times)
     best_client = min(t[1] for t in times)
-    print(f"import lineage: {best_lineage * 1000:.0f} ms, + lineage.client: {best_client * 1000:.0f} ms")
+    print(
+        f"import lineage: {best_lineage * 1000:.0f} ms, + lineage.client: {best_client * 1000:.0f} ms"
+    )
     assert best_lineage < 1.0 and best_client < 1.0  # generous: CI machines are slow
 
 

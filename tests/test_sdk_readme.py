@@ -57,10 +57,18 @@ def test_readme_examples_run(tmp_path: Path) -> None:
         runs = {c.name for c in store.list_all("context") if c.type == "system.PipelineRun"}
         assert {"first", "second", "manual"} <= runs
         assert any(r.startswith("adder-") for r in runs)
-        tasks = sorted((props(e)["task_name"], e.last_known_state) for e in store.list_all("execution"))
+        tasks = sorted(
+            (props(e)["task_name"], e.last_known_state) for e in store.list_all("execution")
+        )
         assert tasks == sorted(
-            [("prepare", 3), ("train", 3), ("prepare", 5), ("train", 3), ("evaluate", 3),
-             ("add", 3)]  # fmt: skip
+            [
+                ("prepare", 3),
+                ("train", 3),
+                ("prepare", 5),
+                ("train", 3),
+                ("evaluate", 3),
+                ("add", 3),
+            ]
         )
         store.close()
     finally:

@@ -100,8 +100,10 @@ def test_kill_server_mid_run_then_replay_exactly_once(
             later = produce(rows=5)  # the server is down for the whole step
             last = consume(data=later.outputs["data"])
     assert any(issubclass(w.category, SpoolWarning) for w in caught)
-    assert [w for w in caught if issubclass(w.category, SpoolWarning)][0].message.args[0].count(
-        "lineage sync"
+    assert (
+        [w for w in caught if issubclass(w.category, SpoolWarning)][0]
+        .message.args[0]
+        .count("lineage sync")
     )
     # killed_midway: RUNNING delivered, final spooled; later and last: both reports spooled.
     assert middle.execution_id is not None and last.execution_id is None
@@ -290,7 +292,9 @@ def test_refused_report_goes_to_failed(sdk_env: Path, srv: Server, port: int) ->
         state=COMPLETE,
         inputs=[StepArtifact("x", ArtifactRecord(id=424242))],
     )
-    good = StepReport(idempotency_key="good-1", pipeline="p", run="refused", step="t", state=COMPLETE)
+    good = StepReport(
+        idempotency_key="good-1", pipeline="p", run="refused", step="t", state=COMPLETE
+    )
     spool.add(srv.url, bad, [], "step 's'")
     spool.add(srv.url, good, [], "step 't'")
     with pytest.warns(SpoolWarning, match="refused by the store"):

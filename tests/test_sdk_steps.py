@@ -206,9 +206,7 @@ def test_inputs_by_id_uri_and_lists(client: Any, store: Any) -> None:
             pass
     merge_exec = run_executions(store, "lists-1")[2]
     events = [
-        e
-        for e in store.get_events_by_execution_ids([merge_exec.id])
-        if e.type == EventType.INPUT
+        e for e in store.get_events_by_execution_ids([merge_exec.id]) if e.type == EventType.INPUT
     ]
     assert sorted((e.path[0].key, e.path[1].index) for e in events) == [("parts", 0), ("parts", 1)]
     ids = {
@@ -423,8 +421,11 @@ def test_report_step_rpc_is_idempotent(srv: Server, store: Any) -> None:
         assert not first.replayed and second.replayed
         assert first.execution_id == second.execution_id
         with pytest.raises(grpc.RpcError) as info:
-            stub.ReportStep(pb.ReportStepRequest(idempotency_key="k", pipeline="rpc", run="r",
-                                                 step="s", state=99))  # fmt: skip
+            stub.ReportStep(
+                pb.ReportStepRequest(
+                    idempotency_key="k", pipeline="rpc", run="r", step="s", state=99
+                )
+            )
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         found = stub.FindCachedStep(pb.FindCachedStepRequest(cache_key="none"))
         assert not found.found

@@ -371,9 +371,14 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
     result = _cli("serve", "--port", "0", "--no-http", cwd=tmp_path, env={"LINEAGE_PORT": "x"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     result = _cli(
-        "serve", "--port", "0", "--no-http",
-        "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none", cwd=tmp_path,
-    )  # fmt: skip
+        "serve",
+        "--port",
+        "0",
+        "--no-http",
+        "--database-url",
+        "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "cannot reach" in result.stderr and "Traceback" not in result.stderr
 
@@ -402,11 +407,17 @@ def test_default_serve_uses_lineage_data(tmp_path: Path) -> None:
 def test_get_without_options_returns_everything(sqlite_server: LineageServer) -> None:
     """MLMD's server pages only when asked to: no options means every node."""
     s = stub(sqlite_server)
-    type_id = s.PutArtifactType(svc.PutArtifactTypeRequest(artifact_type=pb.ArtifactType(name="T"))).type_id
-    s.PutArtifacts(svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=type_id) for _ in range(150)]))
+    type_id = s.PutArtifactType(
+        svc.PutArtifactTypeRequest(artifact_type=pb.ArtifactType(name="T"))
+    ).type_id
+    s.PutArtifacts(
+        svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=type_id) for _ in range(150)])
+    )
     everything = s.GetArtifacts(svc.GetArtifactsRequest())
     assert len(everything.artifacts) == 150 and not everything.next_page_token
-    page = s.GetArtifacts(svc.GetArtifactsRequest(options=pb.ListOperationOptions(max_result_size=100)))
+    page = s.GetArtifacts(
+        svc.GetArtifactsRequest(options=pb.ListOperationOptions(max_result_size=100))
+    )
     assert len(page.artifacts) == 100 and page.next_page_token
 
 
@@ -419,6 +430,7 @@ def test_every_rpc_of_the_service_is_implemented() -> None:
     missing = [
         m.name
         for m in methods
-        if getattr(MetadataStoreService, m.name) is getattr(svc_grpc.MetadataStoreServiceServicer, m.name)
+        if getattr(MetadataStoreService, m.name)
+        is getattr(svc_grpc.MetadataStoreServiceServicer, m.name)
     ]
     assert missing == []

@@ -258,9 +258,22 @@ class Query:
         before: str | None = None,
     ) -> Connection[Artifact]:
         return await _node_connection(
-            info, ARTIFACT, Artifact, filter, types, states, created, updated, labels,
-            _context_id(context_id), order_by, first, after, last, before,
-        )  # fmt: skip
+            info,
+            ARTIFACT,
+            Artifact,
+            filter,
+            types,
+            states,
+            created,
+            updated,
+            labels,
+            _context_id(context_id),
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        )
 
     @strawberry.field(
         description="Executions. "
@@ -284,9 +297,22 @@ class Query:
         before: str | None = None,
     ) -> Connection[Execution]:
         return await _node_connection(
-            info, EXECUTION, Execution, filter, types, states, created, updated, labels,
-            _context_id(context_id), order_by, first, after, last, before,
-        )  # fmt: skip
+            info,
+            EXECUTION,
+            Execution,
+            filter,
+            types,
+            states,
+            created,
+            updated,
+            labels,
+            _context_id(context_id),
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        )
 
     @strawberry.field(description="Contexts. " + _LIST_ARGS.format(filter=FILTER_HELP))
     async def contexts(
@@ -304,9 +330,22 @@ class Query:
         before: str | None = None,
     ) -> Connection[Context]:
         return await _node_connection(
-            info, CONTEXT, Context, filter, types, None, created, updated, labels,
-            None, order_by, first, after, last, before,
-        )  # fmt: skip
+            info,
+            CONTEXT,
+            Context,
+            filter,
+            types,
+            None,
+            created,
+            updated,
+            labels,
+            None,
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        )
 
     @strawberry.field(
         description="Artifact, execution and context types (MLMD's seeded simple types left "

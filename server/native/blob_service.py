@@ -246,22 +246,37 @@ class BlobResolver:
         if row.sha256:
             sha = normalize_sha256(row.sha256)
             return ArtifactBytes(
-                self.blobs, row.size, self.blobs.uri_for(sha), sha256=sha,
-                artifact_id=artifact_id, name=_file_name(row), archive=row.archive,
-            )  # fmt: skip
+                self.blobs,
+                row.size,
+                self.blobs.uri_for(sha),
+                sha256=sha,
+                artifact_id=artifact_id,
+                name=_file_name(row),
+                archive=row.archive,
+            )
         if not row.uri:
             raise NotFound(f"artifact {artifact_id} has no bytes: no blob recorded and no URI")
         addressed = self.blobs.sha256_of_uri(row.uri)
         if addressed is not None:  # the URI is a content address of our store
             return ArtifactBytes(
-                self.blobs, None, row.uri, sha256=addressed, artifact_id=artifact_id,
-                name=_file_name(row), archive=row.archive,
-            )  # fmt: skip
+                self.blobs,
+                None,
+                row.uri,
+                sha256=addressed,
+                artifact_id=artifact_id,
+                name=_file_name(row),
+                archive=row.archive,
+            )
         root, key = self._open_in_store(row.uri, artifact_id)
         return ArtifactBytes(
-            root, None, row.uri, key=key, artifact_id=artifact_id,
-            name=_file_name(row), archive=row.archive,
-        )  # fmt: skip
+            root,
+            None,
+            row.uri,
+            key=key,
+            artifact_id=artifact_id,
+            name=_file_name(row),
+            archive=row.archive,
+        )
 
     def _open_in_store(self, uri: str, artifact_id: int) -> tuple[BlobStore, str]:
         """The store rooted where ``uri`` lives, if that is inside the server's store."""
