@@ -58,6 +58,12 @@ def main() -> None:
 @click.option("--workers", type=int, default=None, help="gRPC handler threads. [default 16]")
 @click.option("--log-level", default=None, help="debug, info, warning, error. [default info]")
 @click.option(
+    "--blob-redirect",
+    type=click.Choice(["auto", "always", "never"]),
+    default=None,
+    help="HTTP downloads: 307 to a presigned URL, or stream. [default auto]",
+)
+@click.option(
     "--config", "config_file", default=None, help="TOML file of settings. [env LINEAGE_CONFIG]"
 )
 def serve(config_file: str | None, **flags: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from lineage.errors import InvalidArgument
 
 ENV_PREFIX = "LINEAGE_"
+BLOB_REDIRECT_CHOICES = ("auto", "always", "never")
 DEFAULT_CONFIG_FILE = "lineage.toml"
 
 
@@ -32,6 +33,9 @@ class ServerConfig:
     max_message_mb: int = 64  # largest gRPC message either way
     workers: int = 16  # gRPC handler threads
     log_level: str = "info"
+    # HTTP artifact downloads: 307 to a presigned URL (always), stream (never), or auto
+    # (redirect to AWS S3, to an S3 endpoint given a public address, and to GCS).
+    blob_redirect: str = "auto"
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -96,6 +100,12 @@ def load_config(
         if raw is not None:
             values[name] = _coerce(name, raw, f"--{name.replace('_', '-')}")
     config = ServerConfig(**values)
+    config.blob_redirect = config.blob_redirect.strip().lower()
+    if config.blob_redirect not in BLOB_REDIRECT_CHOICES:
+        raise InvalidArgument(
+            f"blob_redirect must be one of {', '.join(BLOB_REDIRECT_CHOICES)}, "
+            f"got {config.blob_redirect!r}"
+        )
     for port_name in ("port", "http_port"):
         port = getattr(config, port_name)
         if port > 65535:

@@ -347,6 +347,10 @@ def test_config_precedence(tmp_path: Path) -> None:
         load_config({}, env={}, config_file=str(bad))
     with pytest.raises(InvalidArgument, match="65535"):
         load_config({"port": 70000}, env={})
+    assert load_config({}, env={}).blob_redirect == "auto"
+    assert load_config({}, env={"LINEAGE_BLOB_REDIRECT": "Always"}).blob_redirect == "always"
+    with pytest.raises(InvalidArgument, match="blob_redirect must be one of auto, always, never"):
+        load_config({}, env={"LINEAGE_BLOB_REDIRECT": "sometimes"})
 
 
 def _cli(

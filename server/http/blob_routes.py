@@ -15,8 +15,8 @@ every HTTP client), never a complete damaged download. A damage found before the
 (the stored object has the wrong size) is a 502.
 
 Redirects: where the backend can presign URLs (S3/MinIO; GCS with signing credentials) the
-server can answer ``307`` to a presigned URL instead of streaming the bytes itself. Set
-``LINEAGE_BLOB_REDIRECT`` to ``always``, ``never`` or ``auto`` (default: redirect to AWS S3,
+server can answer ``307`` to a presigned URL instead of streaming the bytes itself. The
+``blob_redirect`` setting is ``always``, ``never`` or ``auto`` (default: redirect to AWS S3,
 to an S3 endpoint with ``LINEAGE_S3_PUBLIC_ENDPOINT`` set, i.e. one browsers are known to
 reach, and to GCS when it signs; stream otherwise); ``?redirect=1``/``?redirect=0`` decides
 per request.
@@ -28,7 +28,6 @@ import asyncio
 import base64
 import logging
 import mimetypes
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lineage.server.blobs")
 
-REDIRECT_ENV = "LINEAGE_BLOB_REDIRECT"
 PRESIGNED_EXPIRES_SECONDS = 3600
 
 _HTTP_STATUS = {
@@ -228,10 +226,10 @@ class BlobDownloads:
         return self._resolver
 
     def redirect_default(self, source: ArtifactBytes) -> bool:
-        setting = (os.environ.get(REDIRECT_ENV) or "auto").strip().lower()
-        if setting in ("always", *_TRUE):
+        setting = self.state.config.blob_redirect
+        if setting == "always":
             return True
-        if setting in ("never", *_FALSE):
+        if setting == "never":
             return False
         store: Any = source.store
         if store.kind == "s3":
