@@ -56,7 +56,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    options: dict[str, Any] = {
+        "connect_args": {"timeout": 30, "check_same_thread": False},
+        # The connection used last has SQLite's page and statement caches warm.
+        "pool_use_lifo": True,
+    }
     options.update(kwargs)
     engine = create_engine(url, **options)
 
