@@ -71,27 +71,6 @@ _LAZY = {
     "autolog_kfp": "kfp",
 }
 
-# What ``lineage`` itself re-exports from here (see ``lineage/__init__.py``).
-PUBLIC_ON_LINEAGE = (
-    "Input",
-    "Output",
-    "connect",
-    "start_run",
-    "step",
-    "current_run",
-    "get_artifact",
-    "sync",
-    "autolog_kfp",
-    "Client",
-    "Run",
-    "StepHandle",
-    "MissingInputError",
-    "OutputNotWrittenError",
-    "AnnotationError",
-    "SpoolWarning",
-    "SpoolFullWarning",
-)
-
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
@@ -102,28 +81,3 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
     globals()[name] = value
     return value
-
-
-def _install_on_lineage() -> None:
-    """Make ``lineage.connect`` & co. resolve once this package is imported, whatever
-    ``lineage/__init__.py`` exports itself: names it does not define are looked up here
-    on first access (PEP 562), so nothing heavy is imported now."""
-    import lineage
-
-    namespace = vars(lineage)
-    for name in ("Input", "Output"):
-        namespace.setdefault(name, globals()[name])
-    if "__getattr__" in namespace:
-        return
-
-    def lineage_getattr(name: str) -> Any:
-        if name in PUBLIC_ON_LINEAGE:
-            value = globals()[name] if name in globals() else __getattr__(name)
-            namespace[name] = value
-            return value
-        raise AttributeError(f"module 'lineage' has no attribute {name!r}")
-
-    namespace["__getattr__"] = lineage_getattr
-
-
-_install_on_lineage()

@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 
-# The SDK (lineage.client) loads on first use, so `import lineage` stays light.
+# The SDK (lineage.client) loads on first use, so `import lineage` stays light: these
+# names of lineage.client are also names of lineage.
 _SDK_NAMES = frozenset(
     {
         "Input",
