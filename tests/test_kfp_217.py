@@ -9,51 +9,20 @@ run by CI like every test. Without network access it skips, or fails with ``CI=t
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from test_kfp_local import check_recorded_pipeline, run_pipeline
-from test_sdk_common import ROOT, Server
+from test_packaging import build_wheel
+from test_sdk_common import Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-SOURCES = ("lineage", "server", "client", "viewers", "proto")
-
-
-def _build_wheel(tmp_path: Path) -> Path:
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, src / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc", ".mypy_cache")
-    for tree in SOURCES:
-        if (ROOT / tree).is_dir():
-            shutil.copytree(ROOT / tree, src / tree, ignore=ignore)
-    out = tmp_path / "dist"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "build",
-            "--wheel",
-            "--no-isolation",
-            "--outdir",
-            str(out),
-            str(src),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    [wheel] = out.glob("lineage-*.whl")
-    return wheel
-
 
 def test_kfp_217_protobuf_6_pipeline_is_recorded(tmp_path: Path) -> None:
-    wheel = _build_wheel(tmp_path)
+    wheel = build_wheel(tmp_path)
     venv = tmp_path / "kfp217"
     base_python = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base_python, "-m", "venv", str(venv)], check=True, timeout=300)

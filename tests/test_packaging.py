@@ -86,8 +86,9 @@ def _expected_files() -> set[str]:
     return expected
 
 
-def test_wheel_has_only_top_level_lineage(tmp_path: Path) -> None:
-    # Build from a clean copy: setuptools' build/ dir in the work tree can hold stale files.
+def build_wheel(tmp_path: Path) -> Path:
+    """This project's wheel, built from a clean copy of its sources (setuptools' build/
+    dir in the work tree can hold stale files)."""
     src = tmp_path / "src"
     src.mkdir()
     for name in ("pyproject.toml", "README.md", "setup.py", "setup.cfg", "MANIFEST.in"):
@@ -98,26 +99,20 @@ def test_wheel_has_only_top_level_lineage(tmp_path: Path) -> None:
         if (ROOT / tree).is_dir():
             shutil.copytree(ROOT / tree, src / tree, ignore=ignore)
     out = tmp_path / "dist"
+    command = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)]
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "build",
-            "--wheel",
-            "--no-isolation",
-            "--outdir",
-            str(out),
-            str(src),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [*command, str(src)], capture_output=True, text=True, timeout=600, check=False
     )
     assert proc.returncode == 0, (
         f"wheel build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     )
     wheels = list(out.glob("lineage-*.whl"))
     assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+def test_wheel_has_only_top_level_lineage(tmp_path: Path) -> None:
+    wheels = [build_wheel(tmp_path)]
 
     with zipfile.ZipFile(wheels[0]) as whl:
         names = whl.namelist()
