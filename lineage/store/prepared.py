@@ -36,9 +36,9 @@ MAX_ITEMS = _SIZES[-1]
 Builder = Callable[[str, int], ClauseElement]
 
 
-def items_in(column: Any, size: int, name: str = "item") -> ColumnElement[bool]:
+def items_in(column: Any, size: int) -> ColumnElement[bool]:
     """``column IN (:item_0, ..., :item_{size-1})``, for a builder's IN list."""
-    params: list[BindParameter[Any]] = [bindparam(f"{name}_{i}") for i in range(size)]
+    params: list[BindParameter[Any]] = [bindparam(f"item_{i}") for i in range(size)]
     return column.in_(params)  # type: ignore[no-any-return]
 
 
@@ -86,12 +86,13 @@ class Prepared:
     def __init__(self, build: Builder, *, returning_id: bool = False) -> None:
         self._build = build
         self._returning_id = returning_id
-        self._forms: dict[tuple[str, int], _Form] = {}
+        self._forms: dict[tuple[Any, ...], _Form] = {}
         self._lock = threading.Lock()
 
     def _form(self, conn: Connection, size: int) -> _Form:
         dialect = conn.dialect
-        key = (dialect.name, size)
+        # The SQL differs by driver (paramstyle) and, for MySQL, MariaDB or not.
+        key = (type(dialect), dialect.paramstyle, getattr(dialect, "is_mariadb", None), size)
         form = self._forms.get(key)
         if form is None:
             with self._lock:
