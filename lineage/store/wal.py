@@ -48,7 +48,10 @@ class WalCheckpointer:
         self._stop.set()
         self._thread.join()
         self._thread = None
-        self.checkpoint("TRUNCATE")
+        try:
+            self.checkpoint("TRUNCATE")
+        except Exception:  # nothing is lost: SQLite replays the log on the next open
+            log.warning("final WAL checkpoint failed; the log is kept", exc_info=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
