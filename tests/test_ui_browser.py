@@ -433,3 +433,41 @@ def test_compare_two_runs(tab: Page, ui: tuple[UIData, str]) -> None:
     page.wait_for_function("() => location.hash.includes('diff=1')")
     page.wait_for_selector("table.compare")
     assert "prepare.seed" not in page.inner_text("table.compare")
+
+
+def test_running_run_page_follows_its_steps_live(browser: Any, tmp_path: Path) -> None:
+    """A run still going: its page subscribes (websocket, graphql-transport-ws) and shows a
+    step's new state within a few seconds, sooner than the 5-second fallback refresh."""
+    import lineage
+    from lineage.client.client import Client
+    from lineage.store.engine import default_database_url
+
+    data_dir = tmp_path / "live"
+    server = LineageServer(default_database_url(str(data_dir)), data_dir, http=True).start()
+    client = Client(f"grpc://127.0.0.1:{server.port}")
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = Page(context.new_page(), f"http://127.0.0.1:{server.http_port}/")
+        sockets: list[str] = []
+        tab.page.on("websocket", lambda ws: sockets.append(ws.url))
+        with client.start_run("live", "live-1") as run:
+            with lineage.step("first"):
+                pass
+            second = lineage.step("second")
+            second.__enter__()  # RUNNING while the page is open
+            page = tab.open(f"/runs/{run.run_context_id}")
+            page.wait_for_selector(".step-graph .gnode.execution.state-RUNNING")
+            assert "follows its steps live" in page.inner_text(".note.live")
+            started = time.monotonic()
+            second.__exit__(None, None, None)
+            page.wait_for_selector(
+                ".step-graph .gnode.execution.state-RUNNING", state="detached", timeout=4500
+            )
+            assert time.monotonic() - started < 4.5
+        assert tab.count(".step-graph .gnode.execution.state-COMPLETE") == 2
+        assert any(url.endswith("/graphql") for url in sockets), sockets
+        assert not tab.errors, tab.errors
+    finally:
+        context.close()
+        client.close()
+        server.stop()

@@ -9,15 +9,28 @@
 //   #/lineage?node=&depth=&dir=&open=&rev=&sel=   the lineage explorer
 //   #/compare?runs=1,2         runs side by side, ROC curves overlaid
 
-import { emptyBox, errorBox, gql, loadingBox, plot } from './gql.js';
+import { emptyBox, errorBox, gql, loadingBox, plot, subscribe } from './gql.js';
 import { LineageExplorer, canonical, readable, staticGraph } from './graph.js';
 import {
-  clear, fmtBytes, fmtDuration, fmtNumber, fmtRelative, fmtTime, fmtValue, h, hashFor,
+  clear, debounce, fmtBytes, fmtDuration, fmtNumber, fmtRelative, fmtTime, fmtValue, h, hashFor,
   pageOf, parseGlobalId, replaceHash, stateBadge, typeBadge,
 } from './util.js';
 
 const app = document.getElementById('app');
 let renderToken = 0;
+let stopLive = null; // ends the live updates of the page on screen, if it has any
+
+function endLive() {
+  if (stopLive) stopLive();
+  stopLive = null;
+}
+
+// Render the current page again where the reader is (live pages).
+function rerender(token) {
+  if (token !== renderToken || document.hidden) return;
+  const y = window.scrollY;
+  route().then(() => window.scrollTo(0, y));
+}
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -238,6 +251,22 @@ function stepGraphData(steps) {
   return { nodes: [...nodes.values()], edges };
 }
 
+const RUN_CHANGES = `
+subscription RunChanges($runId: ID!) {
+  executionStateChanges(runId: $runId, includeCurrent: false) { state }
+}`;
+
+// While a run goes on, its page re-renders (keeping its place) when a step changes state
+// or starts; where websockets do not get through, it looks again every 5 seconds.
+function followRun(id, token, note) {
+  const refresh = debounce(() => rerender(token), 200);
+  stopLive = subscribe(RUN_CHANGES, { runId: `PipelineRun:${id}` }, refresh, () => {
+    if (token !== renderToken) return;
+    note.textContent = 'This run is still going: the page refreshes every 5 seconds.';
+    setTimeout(() => rerender(token), 5000);
+  });
+}
+
 async function runPage(root, id, params, token) {
   root.append(loadingBox('Loading run…'));
   const data = await gql(RUN_QUERY, { id: `PipelineRun:${id}` });
@@ -256,14 +285,9 @@ async function runPage(root, id, params, token) {
   }));
   if (run.note) root.append(h('div', { class: 'note' }, run.note));
   if (run.state === 'RUNNING' || run.state === 'PENDING') {
-    // live: look again in a few seconds while the run goes on (the page keeps its place)
-    root.append(h('div', { class: 'note live' }, 'This run is still going: the page refreshes every 5 seconds.'));
-    setTimeout(() => {
-      if (token === renderToken && !document.hidden) {
-        const y = window.scrollY;
-        route().then(() => window.scrollTo(0, y));
-      }
-    }, 5000);
+    const note = h('div', { class: 'note live' }, 'This run is still going: the page follows its steps live.');
+    root.append(note);
+    followRun(id, token, note);
   }
 
   const graph = stepGraphData(run.steps);
@@ -948,6 +972,7 @@ const ROUTES = [
 ];
 
 async function route() {
+  endLive();
   renderToken += 1;
   const token = renderToken;
   const raw = location.hash.replace(/^#/, '') || '/';

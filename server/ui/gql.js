@@ -33,6 +33,55 @@ export async function gql(query, variables = {}) {
   return body.data;
 }
 
+// A live GraphQL subscription over a websocket (the graphql-transport-ws protocol).
+// onEvent(data) for each result; onEnd(error or null) once, when the server ends it or
+// the socket fails. Returns a function that ends it from this side (onEnd is not called).
+export function subscribe(query, variables, onEvent, onEnd) {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  let socket = null;
+  let ended = false;
+  const end = (err) => {
+    if (ended) return;
+    ended = true;
+    try { socket.close(1000); } catch (e) { /* already closed */ }
+    onEnd(err);
+  };
+  try {
+    socket = new WebSocket(`${scheme}://${location.host}/graphql`, 'graphql-transport-ws');
+  } catch (err) {
+    setTimeout(() => end(err), 0);
+    return () => { ended = true; };
+  }
+  socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init' }));
+  socket.onmessage = (ev) => {
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.type === 'connection_ack') {
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
+    } else if (msg.type === 'ping') {
+      socket.send(JSON.stringify({ type: 'pong' }));
+    } else if (msg.type === 'next') {
+      const errors = msg.payload && msg.payload.errors;
+      if (errors && errors.length) end(new GraphQLError(errors));
+      else onEvent(msg.payload.data);
+    } else if (msg.type === 'error') {
+      end(new GraphQLError(Array.isArray(msg.payload) ? msg.payload : []));
+    } else if (msg.type === 'complete') {
+      end(null);
+    }
+  };
+  socket.onerror = () => end(new GraphQLError([{ message: 'Live updates are unavailable.', extensions: { code: 'NETWORK' } }]));
+  socket.onclose = () => end(null);
+  return () => {
+    if (ended) return;
+    ended = true;
+    try {
+      socket.send(JSON.stringify({ id: '1', type: 'complete' }));
+      socket.close(1000);
+    } catch (e) { /* not open yet or already closed */ }
+  };
+}
+
 // ---------------------------------------------------------------- states
 
 export function loadingBox(text = 'Loading…') {
