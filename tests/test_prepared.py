@@ -138,3 +138,44 @@ def test_type_catalog_forgets_rolled_back_types(store: Store) -> None:
             assert "Phantom" in names
             raise RuntimeError("roll back")
     assert "Phantom" not in {t.name for t in store.get_types("artifact")}
+
+
+def test_type_catalog_never_serves_a_stale_type_under_concurrent_writes(store: Store) -> None:
+    """A reader always sees every property committed before its read began, while another
+    thread keeps adding properties and types (the catalog's one-statement check)."""
+    import threading
+
+    type_id = store.put_type(model.ArtifactType(name="Growing", properties={}))
+    committed: list[int] = [0]  # properties committed so far
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def writer() -> None:
+        try:
+            for n in range(1, 41):
+                props = {f"p{i}": model.PropertyType.INT for i in range(n)}
+                store.put_type(
+                    model.ArtifactType(name="Growing", properties=props), can_add_fields=True
+                )
+                store.put_type(model.ArtifactType(name=f"Side{n}", properties={}))
+                committed[0] = n
+        except Exception as exc:  # reported below
+            failures.append(f"writer: {exc!r}")
+        finally:
+            stop.set()
+
+    def reader() -> None:
+        while not stop.is_set():
+            before = committed[0]
+            [found] = store.get_types_by_id("artifact", [type_id])
+            if len(found.properties) < before:
+                failures.append(f"saw {len(found.properties)} properties after {before}")
+                return
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures, failures
+    assert len(store.get_type("artifact", "Growing").properties) == 40
