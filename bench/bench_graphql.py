@@ -27,10 +27,9 @@ complete, 5% fail in the last step, 5% are still running.
     .venv/bin/python bench/bench_graphql.py --sizes 10000 --samples 50
     .venv/bin/python bench/bench_graphql.py --backend postgresql  # a throwaway PostgreSQL
 
-Each query goes on a new connection by default: on a reused connection every response
-of ``lineage serve`` currently waits ~40 ms for the client's delayed ACK (the HTTP
-listening socket is made without ``IPPROTO_TCP``, so asyncio does not set TCP_NODELAY on
-the connections it accepts). ``--keep-alive`` measures that case.
+Each query goes on a new connection by default; ``--keep-alive`` sends them all on one
+kept-alive connection (it once cost ~40 ms a response, Nagle against delayed ACKs, until
+the HTTP listener was made with ``IPPROTO_TCP`` so asyncio sets TCP_NODELAY).
 """
 
 from __future__ import annotations
