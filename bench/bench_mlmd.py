@@ -52,14 +52,10 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -68,8 +64,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from lineage_server import LineageServer  # noqa: E402
 from ml_metadata.metadata_store import metadata_store  # noqa: E402
 from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 
@@ -78,7 +76,6 @@ BASE_FORMAT = 3
 ARTIFACT_TYPE = "bench.Dataset"
 EXECUTION_TYPE = "bench.Step"
 CONTEXT_TYPE = "bench.PipelineRun"
-BANNER = re.compile(r"MLMD gRPC API listening on ([\d.]+):(\d+)")
 TARGET_INGEST = 1.0  # ours per step <= MLMD per step
 TARGET_LINEAGE_SPEEDUP = 10.0  # MLMD / ours at the largest size
 TARGET_FLAT = 1.5  # ours at the largest size / ours at the smallest
@@ -345,110 +342,31 @@ def base_file(workdir: Path, executions: int, steps: int, log: Callable[[str], N
 # --- our server ------------------------------------------------------------------------
 
 
-class Server:
-    """``lineage serve`` (or the instrumented wrapper) in its own process group."""
-
-    def __init__(
-        self,
-        database: Path,
-        data_dir: Path,
-        profile_dir: Path | None = None,
-        *,
-        cprofile: bool = False,
-        patches: Sequence[str] = (),
-    ) -> None:
-        self.database = database
-        self.data_dir = data_dir
-        self.profile_dir = profile_dir
-        self.cprofile = cprofile
-        self.patches = list(patches)
-        self.process: subprocess.Popen[str] | None = None
-        self.port = 0
-        self.startup_seconds = 0.0
-        self.output: list[str] = []
-
-    def start(self, timeout: float = 600.0) -> Server:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        if self.profile_dir is not None:
-            entry = [str(HERE / "bench_mlmd_server.py")]
-            env["BENCH_MLMD_PROFILE_DIR"] = str(self.profile_dir)
-            env["BENCH_MLMD_CPROFILE"] = "1" if self.cprofile else "0"
-            env["BENCH_MLMD_PATCH"] = ",".join(self.patches)
-        else:
-            entry = ["-m", "lineage.cli"]
-        command = [
-            sys.executable,
-            *entry,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-http",
-            "--data-dir",
-            str(self.data_dir),
-            "--database-url",
-            f"sqlite:///{self.database}",
-            "--log-level",
-            "warning",
-        ]
-        self.log = open(self.data_dir / "server.log", "a")  # noqa: SIM115
-        started = time.perf_counter()
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env=env,
-            start_new_session=True,
-            cwd=ROOT,
-        )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"lineage serve exited: {self.log_tail()}")
-                continue
-            self.output.append(line)
-            if match := BANNER.search(line):
-                self.port = int(match.group(2))
-            if "artifact blobs in" in line:
-                break
-        else:
-            self.stop()
-            raise RuntimeError(f"lineage serve did not start in {timeout}s: {self.log_tail()}")
-        self.startup_seconds = time.perf_counter() - started
-        threading.Thread(target=self._drain, daemon=True).start()
-        return self
-
-    def _drain(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-
-    def log_tail(self) -> str:
-        try:
-            return (self.data_dir / "server.log").read_text()[-3000:]
-        except OSError:
-            return ""
-
-    def client(self) -> metadata_store.MetadataStore:
-        config = pb.MetadataStoreClientConfig(host="127.0.0.1", port=self.port)
-        return metadata_store.MetadataStore(config)
-
-    def stop(self, timeout: float = 60.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-        self.log.close()
+def start_server(
+    database: Path,
+    data_dir: Path,
+    profile_dir: Path | None = None,
+    *,
+    cprofile: bool = False,
+    patches: Sequence[str] = (),
+) -> LineageServer:
+    """``lineage serve`` on ``database`` (or, with ``profile_dir``, the instrumented
+    wrapper bench_mlmd_server.py), in its own process group."""
+    env: dict[str, str] = {}
+    entry: tuple[str, ...] = ("-m", "lineage.cli")
+    if profile_dir is not None:
+        entry = (str(HERE / "bench_mlmd_server.py"),)
+        env["BENCH_MLMD_PROFILE_DIR"] = str(profile_dir)
+        env["BENCH_MLMD_CPROFILE"] = "1" if cprofile else "0"
+        env["BENCH_MLMD_PATCH"] = ",".join(patches)
+    server = LineageServer(
+        f"sqlite:///{database}",
+        data_dir,
+        extra_args=("--log-level", "warning"),
+        env=env,
+        entry=entry,
+    )
+    return server.start(timeout=600)
 
 
 # --- measuring ---------------------------------------------------------------------------
@@ -516,7 +434,7 @@ class Setup:
 
     executions: int
     here: Path
-    server: Server
+    server: LineageServer
     profile_dir: Path | None = None
     stores: dict[str, metadata_store.MetadataStore] = field(default_factory=dict)
     client_rpcs: dict[str, list[float]] | None = None
@@ -591,13 +509,13 @@ class Bench:
         shutil.copyfile(base, mlmd_path)
         shutil.copyfile(base, ours_path)
         profile_dir = here / "profile" if args.profile else None
-        server = Server(
+        server = start_server(
             ours_path,
             here / "server-data",
             profile_dir,
             cprofile=args.cprofile,
             patches=args.server_patch,
-        ).start()
+        )
         self.log(
             f"  ours: lineage serve on port {server.port}, started (adopting the MLMD file) in "
             f"{server.startup_seconds:.1f}s"

@@ -27,24 +27,27 @@ class LineageServer:
         http: bool = False,
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        entry: tuple[str, ...] = ("-m", "lineage.cli"),
     ) -> None:
+        """``entry``: what runs ``serve`` (benchmarks put an instrumented wrapper here)."""
         self.database_url = database_url
         self.data_dir = Path(data_dir)
         self.http = http
         self.extra_args = extra_args
         self.env = env or {}
+        self.entry = entry
         self.process: subprocess.Popen[str] | None = None
         self.port = 0
         self.http_port = 0
         self.output: list[str] = []
         self.log_path = self.data_dir / "server.log"
+        self.startup_seconds = 0.0
 
     def start(self, timeout: float = 60.0) -> LineageServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
-            "-m",
-            "lineage.cli",
+            *self.entry,
             "serve",
             "--host",
             "127.0.0.1",
@@ -71,6 +74,7 @@ class LineageServer:
             start_new_session=True,
         )
         self._log = log
+        started = time.perf_counter()
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
         while time.monotonic() < deadline:
@@ -91,6 +95,7 @@ class LineageServer:
         else:
             self.kill()
             raise RuntimeError(f"lineage serve did not start in {timeout}s: {self.log_text()}")
+        self.startup_seconds = time.perf_counter() - started
         threading.Thread(target=self._drain, daemon=True).start()
         return self
 
