@@ -425,6 +425,10 @@ class S3BlobStore(BlobStore):
             response = self.client.get_object(
                 self.bucket, self._full(key), offset=start, length=length or 0
             )
+        return self._streamed(response, key)
+
+    def _streamed(self, response: Any, key: str) -> tuple[Iterator[bytes], Callable[[], None]]:
+        """A GET's body as chunks, and how to give its connection back."""
 
         def chunks() -> Iterator[bytes]:
             with self._errors("reading", key):
@@ -445,22 +449,13 @@ class S3BlobStore(BlobStore):
                 if exc.code in _NOT_FOUND_KEY_CODES:
                     return None
                 raise
+        chunks, close = self._streamed(response, key)
         try:
             size = int(response.headers["Content-Length"])
         except (KeyError, ValueError):
-            response.close()
-            response.release_conn()
+            close()
             return super()._open_object(key)
-
-        def chunks() -> Iterator[bytes]:
-            with self._errors("reading", key):
-                yield from response.stream(CHUNK_SIZE)
-
-        def close() -> None:
-            response.close()
-            response.release_conn()
-
-        return size, chunks(), close
+        return size, chunks, close
 
     def _delete(self, key: str) -> bool:
         if self._stat(key) is None:
