@@ -473,8 +473,9 @@ def _artifact_in_run(conn: Connection, ids: list[int], run_context_id: int | Non
     return max(ids)
 
 
-def _find_input(conn: Connection, item: StepArtifact, run_context_id: int | None) -> int | None:
-    """The id of the recorded artifact an input refers to, or None (by uri only)."""
+def _recorded_artifact(conn: Connection, item: StepArtifact, role: str) -> int | None:
+    """The id of the artifact an input or output names by id (NotFound if none) or by
+    external id (None if none)."""
     from sqlalchemy import select
 
     from lineage.store.kinds import ARTIFACT
@@ -484,17 +485,31 @@ def _find_input(conn: Connection, item: StepArtifact, run_context_id: int | None
     if art.id:
         row = conn.execute(select(table.c.id).where(table.c.id == art.id)).first()
         if row is None:
-            raise NotFound(f"input {item.key!r}: there is no artifact with id {art.id}")
+            raise NotFound(f"{role} {item.key!r}: there is no artifact with id {art.id}")
         return int(row.id)
     if art.external_id:
         row = conn.execute(select(table.c.id).where(table.c.external_id == art.external_id)).first()
         if row is not None:
             return int(row.id)
-        if not art.uri:
-            raise NotFound(
-                f"input {item.key!r}: there is no artifact with external_id {art.external_id!r}"
-                " (was the step that writes it recorded?)"
-            )
+    return None
+
+
+def _find_input(conn: Connection, item: StepArtifact, run_context_id: int | None) -> int | None:
+    """The id of the recorded artifact an input refers to, or None (by uri only)."""
+    from sqlalchemy import select
+
+    from lineage.store.kinds import ARTIFACT
+
+    found = _recorded_artifact(conn, item, "input")
+    if found is not None:
+        return found
+    art = item.artifact
+    if art.external_id and not art.uri:
+        raise NotFound(
+            f"input {item.key!r}: there is no artifact with external_id {art.external_id!r}"
+            " (was the step that writes it recorded?)"
+        )
+    table = ARTIFACT.table
     ids = [int(r.id) for r in conn.execute(select(table.c.id).where(table.c.uri == art.uri))]
     return _artifact_in_run(conn, ids, run_context_id)
 
@@ -532,22 +547,10 @@ def _create_artifact(conn: Connection, art: ArtifactRecord, default_name: str, n
 
 
 def _output_artifact(conn: Connection, item: StepArtifact, now: int) -> int:
-    from sqlalchemy import select
-
-    from lineage.store.kinds import ARTIFACT
-
-    art = item.artifact
-    table = ARTIFACT.table
-    if art.id:
-        row = conn.execute(select(table.c.id).where(table.c.id == art.id)).first()
-        if row is None:
-            raise NotFound(f"output {item.key!r}: there is no artifact with id {art.id}")
-        return int(row.id)
-    if art.external_id:
-        row = conn.execute(select(table.c.id).where(table.c.external_id == art.external_id)).first()
-        if row is not None:
-            return int(row.id)
-    return _create_artifact(conn, art, item.key, now)
+    found = _recorded_artifact(conn, item, "output")
+    if found is not None:
+        return found
+    return _create_artifact(conn, item.artifact, item.key, now)
 
 
 def _existing_events(conn: Connection, execution_id: int) -> set[tuple[int, int]]:
