@@ -226,6 +226,18 @@ def _metadata_identity(metadata: Mapping[str, Any]) -> str:
     return _props_identity(props)
 
 
+def _ref_of(record: ArtifactRecord) -> ArtifactRef:
+    """Where a recorded artifact's bytes are, as the artifact objects carry it."""
+    archive = record.custom_properties.get(files.ARCHIVE_PROPERTY)
+    return ArtifactRef(
+        id=record.id,
+        external_id=record.external_id,
+        sha256=record.blob.sha256 if record.blob else "",
+        size=record.blob.size if record.blob else 0,
+        archive=archive if isinstance(archive, str) else None,
+    )
+
+
 def _props_identity(props: Mapping[str, Any]) -> str:
     kept = {k: v for k, v in props.items() if k != "display_name" and not k.startswith("lineage_")}
     try:
@@ -595,14 +607,7 @@ class StepContext:
             {"sha256": record.blob.sha256} if record.blob else {"id": record.id}
         )
         identity["metadata"] = _props_identity(record.custom_properties)
-        archive = record.custom_properties.get(files.ARCHIVE_PROPERTY)
-        ref = ArtifactRef(
-            id=record.id,
-            external_id=record.external_id,
-            sha256=record.blob.sha256 if record.blob else "",
-            size=record.blob.size if record.blob else 0,
-            archive=archive if isinstance(archive, str) else None,
-        )
+        ref = _ref_of(record)
         artifact = make_artifact(cls, name=key, uri=record.uri, metadata=metadata, ref=ref)
         local = self._fetch(key, record, cls, ref)
         artifact.__dict__["_lineage_local"] = local
@@ -818,14 +823,7 @@ class StepContext:
         for item in cached.outputs:
             record = item.artifact
             cls = artifact_class_for(record.schema_title)
-            archive = record.custom_properties.get(files.ARCHIVE_PROPERTY)
-            ref = ArtifactRef(
-                id=record.id,
-                external_id=record.external_id,
-                sha256=record.blob.sha256 if record.blob else "",
-                size=record.blob.size if record.blob else 0,
-                archive=archive if isinstance(archive, str) else None,
-            )
+            ref = _ref_of(record)
 
             def fetch(record: ArtifactRecord = record, ref: ArtifactRef = ref) -> str:
                 blob = record.blob
