@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table
 
 from lineage import model
-from lineage.store import schema
+from lineage.store import kinds, schema
 
 
 class VType(enum.Enum):
@@ -75,14 +75,32 @@ class Neighbor:
 
 @dataclass(frozen=True)
 class NodeSchema:
-    kind: str  # "artifact" | "execution" | "context"
+    """What a filter on one node kind can name; the tables come from the store's kind."""
+
+    node: kinds.NodeKind
     plural: str
-    table: Table
-    property_table: Table
-    owner_column: str
-    type_kind: int
     attributes: dict[str, Attribute]
     neighbors: dict[str, Neighbor] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.node.name
+
+    @property
+    def table(self) -> Table:
+        return self.node.table
+
+    @property
+    def property_table(self) -> Table:
+        return self.node.property_table
+
+    @property
+    def owner_column(self) -> str:
+        return self.node.owner_column
+
+    @property
+    def type_kind(self) -> int:
+        return int(self.node.type_kind)
 
 
 EVENT_ATTRIBUTES_OF_ARTIFACT = {
@@ -97,12 +115,8 @@ EVENT_ATTRIBUTES_OF_EXECUTION = {
 }
 
 ARTIFACT = NodeSchema(
-    kind="artifact",
+    node=kinds.ARTIFACT,
     plural="artifacts",
-    table=schema.artifact_table,
-    property_table=schema.artifact_property_table,
-    owner_column="artifact_id",
-    type_kind=int(model.TypeKind.ARTIFACT),
     attributes={
         **_COMMON,
         "uri": Attribute("uri", VType.STRING),
@@ -129,12 +143,8 @@ ARTIFACT = NodeSchema(
 )
 
 EXECUTION = NodeSchema(
-    kind="execution",
+    node=kinds.EXECUTION,
     plural="executions",
-    table=schema.execution_table,
-    property_table=schema.execution_property_table,
-    owner_column="execution_id",
-    type_kind=int(model.TypeKind.EXECUTION),
     attributes={
         **_COMMON,
         "last_known_state": Attribute(
@@ -162,12 +172,8 @@ EXECUTION = NodeSchema(
 )
 
 CONTEXT = NodeSchema(
-    kind="context",
+    node=kinds.CONTEXT,
     plural="contexts",
-    table=schema.context_table,
-    property_table=schema.context_property_table,
-    owner_column="context_id",
-    type_kind=int(model.TypeKind.CONTEXT),
     attributes=dict(_COMMON),
     neighbors={
         "parent_contexts_": Neighbor(
