@@ -103,7 +103,7 @@ def test_cost_estimate() -> None:
     assert _cost(fan_out) > limits.MAX_COST
 
 
-def _post(app: Any, query: str, **variables: Any) -> dict[str, Any]:
+def post_graphql(app: Any, query: str, **variables: Any) -> dict[str, Any]:
     async def go() -> dict[str, Any]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://lineage") as client:
@@ -129,7 +129,7 @@ def test_unexpected_errors_are_masked_and_logged(
 
         monkeypatch.setattr(dashboard, "run_stats", broken)
         with caplog.at_level(logging.ERROR, logger="lineage.server.graphql"):
-            body = _post(app, "{ pipelineRuns { nodes { name state } } }")
+            body = post_graphql(app, "{ pipelineRuns { nodes { name state } } }")
         assert body["data"] is None  # state is non-null: the error nulls up to the root
         errors = body["errors"]
         assert errors  # each with its own id
@@ -142,7 +142,7 @@ def test_unexpected_errors_are_masked_and_logged(
         assert "SELECT secret" in caplog.text  # the server log has the whole story
         assert "Traceback" in caplog.text
         # a node still resolves where nothing failed
-        ok = _post(app, "query($id: ID!) { node(id: $id) { id } }", id=gid("Artifact", 1))
+        ok = post_graphql(app, "query($id: ID!) { node(id: $id) { id } }", id=gid("Artifact", 1))
         assert ok["data"]["node"]["id"] == gid("Artifact", 1)
     finally:
         store.close()
@@ -154,7 +154,7 @@ def test_database_errors_say_nothing_internal(tmp_path: Path) -> None:
     app = build_app(store, ServerConfig())
     with store.engine.begin() as conn:
         conn.exec_driver_sql('DROP TABLE "ContextProperty"')
-    body = _post(app, "{ contexts { nodes { name customProperties { name } } } }")
+    body = post_graphql(app, "{ contexts { nodes { name customProperties { name } } } }")
     store.close()
     [error] = body["errors"]
     text = str(error).lower()
@@ -192,7 +192,7 @@ def test_step_times_prefer_the_sdk_clock(tmp_path: Path) -> None:
         query = """query($a: ID!, $b: ID!) {
           a: node(id: $a) { ... on Execution { startTime endTime durationSeconds } }
           b: node(id: $b) { ... on Execution { startTime endTime durationSeconds } } }"""
-        body = _post(app, query, a=gid("Execution", done), b=gid("Execution", running))
+        body = post_graphql(app, query, a=gid("Execution", done), b=gid("Execution", running))
         a, b = body["data"]["a"], body["data"]["b"]
         assert a["startTime"].startswith("2023-11-14T22:13:20")
         assert a["endTime"].startswith("2023-11-14T22:13:32.5")

@@ -8,14 +8,13 @@ input and output artifacts), states, durations, metrics and parameters, cost the
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event
 from test_graphql_data import gid, populate
+from test_graphql_schema import post_graphql
 
 from lineage.server.config import ServerConfig
 from lineage.server.http.app import build_app
@@ -63,17 +62,6 @@ class Counter:
         return len(self.statements), result
 
 
-def _post(app: Any, query: str, **variables: Any) -> dict[str, Any]:
-    async def go() -> dict[str, Any]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://lineage") as client:
-            response = await client.post("/graphql", json={"query": query, "variables": variables})
-            body: dict[str, Any] = response.json()
-            return body
-
-    return asyncio.run(go())
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -87,14 +75,14 @@ def _measure(url: str, runs: int) -> dict[str, tuple[int, int]]:
         counter = Counter(store)
         out = {}
         for name, query in (("runs", RUNS_PAGE), ("artifacts", ARTIFACT_PAGE)):
-            count, body = counter.count(lambda q=query: _post(app, q, n=runs))
+            count, body = counter.count(lambda q=query: post_graphql(app, q, n=runs))
             assert "errors" not in body, body["errors"]
             data = body["data"]
             rows = data["pipelineRuns"]["edges"] if name == "runs" else data["artifacts"]["nodes"]
             assert len(rows) == runs
             out[name] = (count, len(rows))
         # the run pages really carry steps, metrics and parameters
-        [first] = _post(app, RUNS_PAGE, n=1)["data"]["pipelineRuns"]["edges"]
+        [first] = post_graphql(app, RUNS_PAGE, n=1)["data"]["pipelineRuns"]["edges"]
         assert len(first["node"]["steps"]) == 4
         return out
     finally:
@@ -125,7 +113,7 @@ def test_many_nodes_by_id_batch(database_url_factory: Callable[[str], str]) -> N
         counts = []
         for n in (2, 20):
             ids = [gid("Artifact", r.model_id) for r in data.runs[:n]]
-            count, body = counter.count(lambda ids=ids: _post(app, query, ids=ids))
+            count, body = counter.count(lambda ids=ids: post_graphql(app, query, ids=ids))
             assert len(body["data"]["nodes"]) == n
             counts.append(count)
         assert counts[0] == counts[1]
