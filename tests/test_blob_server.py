@@ -336,7 +336,8 @@ def test_grpc_corruption_is_data_loss(served: Served) -> None:
     stub = served.stub()
     data = os.urandom(3 * MiB)
     ref = upload(stub, data, artifact_id=served.artifact()).blob
-    served.overwrite(ref.sha256, b"\0" + data[1:])  # same size, one byte changed
+    # Same size, one byte changed (flipped: a random byte may already be zero).
+    served.overwrite(ref.sha256, bytes([data[0] ^ 0xFF]) + data[1:])
 
     received = bytearray()
 
@@ -483,7 +484,7 @@ def test_http_corruption_aborts_the_response(served: Served) -> None:
     data = os.urandom(3 * MiB)
     artifact_id = served.artifact()
     ref = upload(served.stub(), data, artifact_id=artifact_id).blob
-    served.overwrite(ref.sha256, data[:-1] + b"\0")
+    served.overwrite(ref.sha256, data[:-1] + bytes([data[-1] ^ 0xFF]))  # one byte changed
     url = f"{served.http}/artifacts/{artifact_id}/download"
     received = 0
     with pytest.raises(httpx.RemoteProtocolError):
