@@ -451,6 +451,9 @@ def test_http_ranges(served: Served) -> None:
         assert r.status_code == 416, header
         assert r.headers["content-range"] == f"bytes */{size}"
         assert r.json()["error"]["code"] == "OUT_OF_RANGE"
+    # an open range past the end says so (not "last byte before first")
+    r = httpx.get(url, headers={"Range": "bytes=100000-"})
+    assert "starts past the end" in r.json()["error"]["message"], r.text
     # Several ranges or another unit: the whole body (allowed by RFC 9110).
     for header in ("bytes=0-1,5-6", "items=0-1"):
         r = httpx.get(url, headers={"Range": header})
@@ -467,6 +470,9 @@ def test_http_errors_are_json(served: Served) -> None:
     cases = {
         "/artifacts/999999999/download": (404, "NOT_FOUND", "does not exist"),
         "/artifacts/abc/download": (400, "INVALID_ARGUMENT", "whole number"),
+        # more than a 64-bit id: refused, not a database overflow (500)
+        f"/artifacts/{2**63}/download": (400, "INVALID_ARGUMENT", "out of range"),
+        f"/artifacts/{10**30}/download": (400, "INVALID_ARGUMENT", "out of range"),
         "/blobs/nothex": (400, "INVALID_ARGUMENT", "sha256"),
         f"/blobs/{'ab' * 32}": (404, "NOT_FOUND", "not in"),
         f"/artifacts/{no_bytes}/download": (404, "NOT_FOUND", "no bytes"),

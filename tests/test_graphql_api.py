@@ -9,6 +9,7 @@ starts); tests that write use runs no other test reads.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import time
@@ -615,6 +616,10 @@ def test_mutation_validation(served: Served) -> None:
         ({"set": [{"name": "x", "intValue": 1}], "remove": ["x"]}, "both set and removed"),
         ({}, "give custom properties to set or names to remove"),
         ({"set": [{"name": f"p{i}", "intValue": i} for i in range(101)]}, "at most 100"),
+        # protobuf reads back ~33 levels of objects: a deeper struct stored would make the
+        # node unreadable (every list holding it failing), so it is refused
+        ({"set": [{"name": "x", "structValue": _nested(34)}]}, "nested too deeply"),
+        ({"set": [{"name": "x", "structValue": {"a": 10**400}}]}, "not JSON-like"),
     ]
     for variables, message in cases:
         error = served.error_of(set_props, id=artifact, **variables)
@@ -629,6 +634,12 @@ def test_mutation_validation(served: Served) -> None:
     assert error["extensions"]["code"] == "NOT_FOUND"
     error = served.error_of(
         'mutation($id: ID!) { addLabels(id: $id, labels: ["-bad label"]) { id } }', id=artifact
+    )
+    assert error["extensions"]["code"] == "INVALID_ARGUMENT" and "is not valid" in error["message"]
+    error = served.error_of(
+        "mutation($id: ID!, $labels: [String!]!) { addLabels(id: $id, labels: $labels) { id } }",
+        id=artifact,
+        labels=["ok\n"],  # the pattern's $ would let a trailing newline through
     )
     assert error["extensions"]["code"] == "INVALID_ARGUMENT" and "is not valid" in error["message"]
     error = served.error_of(
@@ -651,6 +662,13 @@ def test_mutation_validation(served: Served) -> None:
         id=artifact,
     )
     assert props["node"]["customProperty"] is None
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
 
 
 # --- errors and limits ---------------------------------------------------------------------------
@@ -725,6 +743,59 @@ def test_clear_errors_and_nothing_internal(served: Served) -> None:
         _assert_clean(error)
 
 
+def test_odd_ids_and_tampered_cursors_are_invalid_arguments(served: Served) -> None:
+    # '²' passes str.isdigit() but not int(): a clear error, not INTERNAL
+    for query, value in (
+        ("query($v: ID!) { node(id: $v) { id } }", "Artifact:\u00b2"),
+        (
+            "query($v: ID!) { node(id: $v) { id } }",
+            base64.b64encode("Artifact:\u00b2".encode()).decode(),
+        ),
+        ("query($v: ID!) { lineage(from: {artifactId: $v}) { truncated } }", "\u00b2"),
+        ("query($v: ID!) { runMetrics(runIds: [$v]) { columns } }", "\u00b2"),
+    ):
+        error = served.error_of(query, v=value)
+        assert error["extensions"]["code"] == "INVALID_ARGUMENT", (value, error)
+        assert "is not a node id" in error["message"], (value, error)
+    page = served.data_of("{ pipelineRuns(first: 1) { edges { cursor } } }")
+    cursor = page["pipelineRuns"]["edges"][0]["cursor"]
+    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    tampered = [
+        json.dumps({**payload, "v": 10**30}),  # no 64-bit column holds it
+        json.dumps({**payload, "i": -(2**64)}),
+        json.dumps(payload).replace(str(payload["v"]), "Infinity"),
+        "[" * 100_000,
+    ]
+    for text in tampered:
+        after = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        error = served.error_of(
+            "query($after: String) { pipelineRuns(after: $after) { totalCount } }", after=after
+        )
+        assert error["extensions"]["code"] == "INVALID_ARGUMENT", (text[:80], error)
+        assert "is not a cursor" in error["message"], error
+
+
+def test_malformed_http_requests_are_400s(served: Served) -> None:
+    headers = {"content-type": "application/json"}
+    surrogate = {"query": "query($f: String) { artifacts(filter: $f) { totalCount } }"}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    cases = {
+        b'"just a string"': "expected a JSON object, got a string",
+        b"null": "expected a JSON object, got null",
+        b"42": "expected a JSON object, got a number",
+        b'{"query": "\xff"}': "not valid UTF-8",
+        b'{"query": "{ __typename }", "variables": ' + deep + b"}": "nested too deeply",
+        # a lone surrogate is valid JSON, but no database can store it
+        json.dumps({**surrogate, "variables": {"f": "\ud800"}}).encode(): "Unable to parse",
+    }
+    for body, words in cases.items():
+        r = served.http.post("/graphql", content=body, headers=headers)
+        assert r.status_code == 400, (body[:60], r.status_code, r.text)
+        assert words in r.text, (body[:60], r.text)
+    r = served.http.get("/graphql", params={"query": "{ __typename }", "variables": "5"})
+    assert r.status_code == 400 and "expected a JSON object" in r.text, r.text
+
+
 def test_depth_and_cost_limits(served: Served) -> None:
     nested = "uri"
     for _ in range(5):
@@ -745,6 +816,20 @@ def test_depth_and_cost_limits(served: Served) -> None:
     assert "errors" not in served.query(query, n=1)
     aliases = "{ " + " ".join(f"a{i}: types {{ name }}" for i in range(40)) + " }"
     assert "aliases" in served.error_of(aliases)["message"]
+    # Fragments spreading fragments twice: 2**29 fields once expanded. Checked in linear
+    # time (the limiters once expanded it, holding the server's event loop for hours).
+    fragments = ["fragment F0 on Artifact { uri }"] + [
+        f"fragment F{i} on Artifact {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, 30)
+    ]
+    bomb = "{ artifacts(first: 100) { nodes { ...F29 } } }\n" + "\n".join(fragments)
+    started = time.monotonic()
+    error = served.error_of(bomb)
+    assert time.monotonic() - started < 10
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX", error
+    assert served.http.get("/healthz").status_code == 200
+    error = served.error_of("{ ...Missing }")
+    assert error["message"] == "Unknown fragment 'Missing'.", error
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
 # --- subscriptions ------------------------------------------------------------------------------
@@ -756,6 +841,38 @@ SUBSCRIBE = """subscription($run: ID!, $current: Boolean!) {
     run { name }
   }
 }"""
+
+
+def test_malformed_websocket_messages_close_with_4400(served: Served) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    subscribe = {"id": "1", "type": "subscribe"}
+    cases = [
+        ('"a string"', "must be a JSON object"),
+        ("null", "must be a JSON object"),
+        ("[1]", "must be a JSON object"),
+        ("[" * 100_000 + "]" * 100_000, "valid JSON"),
+        (json.dumps({"id": "1"}), "string 'type'"),
+        (json.dumps({**subscribe, "payload": "x"}), "payload with a string 'query'"),
+        (json.dumps({**subscribe, "payload": {"query": 5}}), "payload with a string 'query'"),
+        (
+            json.dumps({**subscribe, "payload": {"query": SUBSCRIBE, "variables": [1]}}),
+            "variables must be an object",
+        ),
+    ]
+    for message, reason in cases:
+        socket = _Socket(served.server.http_port)
+        try:
+            socket.ws.send(message)
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.receive(timeout=10)
+            assert closed.value.rcvd is not None, message[:40]
+            assert closed.value.rcvd.code == 4400, (message[:40], closed.value.rcvd)
+            assert reason in closed.value.rcvd.reason, (message[:40], closed.value.rcvd)
+        finally:
+            socket.close()
+    log = served.server.log_path.read_text()
+    assert "Exception in ASGI application" not in log and "Exception in worker task" not in log
 
 
 class _Socket:

@@ -201,6 +201,7 @@ def test_index_page_and_assets(client: TestClient) -> None:
         "/static/../report.py",
         "/static/%2e%2e/pyproject.toml",
         "/static/nope.js",
+        "/static/" + "a" * 300 + ".js",  # longer than a file name may be (ENAMETOOLONG)
     ):
         assert client.get(bad).status_code == 404, bad
 

@@ -274,7 +274,9 @@ def decode_cursor(cursor: str, fingerprint: str, what: str = "cursor") -> Positi
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         position = Position(int(payload["v"]), int(payload["i"]))
         made_for = payload["f"]
-    except (ValueError, KeyError, TypeError):
+        if not all(-(2**63) <= n < 2**63 for n in (position.value, position.id)):
+            raise ValueError("not a 64-bit position")  # no database column holds it
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
         raise InvalidArgument(
             f"{what} is not a cursor of this list: pass back a cursor unchanged"
         ) from None

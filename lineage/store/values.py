@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from google.protobuf import any_pb2, json_format, struct_pb2
+from google.protobuf.message import DecodeError
 
 from lineage.errors import InvalidArgument
 from lineage.model import PropertyType, ProtoValue, StructValue, Value
@@ -25,9 +26,17 @@ def encode_struct(data: dict[str, Any]) -> str:
     message = struct_pb2.Struct()
     try:
         message.update(data)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidArgument(f"struct value is not JSON-like: {exc}") from None
-    return STRUCT_PREFIX + base64.b64encode(message.SerializeToString()).decode("ascii")
+    raw = message.SerializeToString()
+    try:  # refuse what could be written but never read back
+        struct_pb2.Struct().ParseFromString(raw)
+    except DecodeError:
+        raise InvalidArgument(
+            "struct value is nested too deeply to be stored (protobuf reads back at most "
+            "100 nested messages: about 33 levels of objects)"
+        ) from None
+    return STRUCT_PREFIX + base64.b64encode(raw).decode("ascii")
 
 
 def decode_struct(text: str) -> StructValue:

@@ -1,24 +1,97 @@
 """The ASGI app serving the schema: queries and mutations over HTTP (GraphiQL in a
 browser), subscriptions over websocket (graphql-transport-ws, and the older graphql-ws).
 Each operation gets the request's store (``state.store_for(request)``) and fresh
-DataLoaders."""
+DataLoaders.
+
+Request bodies and websocket messages are checked before strawberry reads them: JSON that
+Python's decoder chokes on (invalid UTF-8, nesting past its recursion limit, lone
+surrogates no database can store) is refused like any malformed JSON (HTTP 400, websocket
+close 4400), an HTTP body must be a JSON object, and a websocket message that is not a
+well-formed protocol message closes the connection with 4400 and the reason."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncGenerator
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from lineage.server.graphql.context import GraphQLContext
 from lineage.server.graphql.schema import schema as default_schema
 from lineage.store.store import Store
 
+# Message types naming an operation, and those starting one (with a payload to check).
+_OPERATION_MESSAGES = ("subscribe", "start", "complete", "stop")
+_START_MESSAGES = ("subscribe", "start")
+
+
+def decode_json(data: str | bytes) -> object:
+    """``json.loads``, with every way it fails (or yields text that cannot be encoded) as
+    a JSONDecodeError."""
+    try:
+        value = json.loads(data)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates raise
+    except (UnicodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else "not valid UTF-8"
+        raise json.JSONDecodeError(reason, "", 0) from None
+    return value
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "a list"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), "an object")
+
+
+def message_problem(message: object) -> str | None:
+    """What is wrong with a websocket message (None: nothing strawberry would trip on)."""
+    if not isinstance(message, dict):
+        return f"a message must be a JSON object, got {_json_kind(message)}"
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        return "a message needs a string 'type'"
+    if kind in _OPERATION_MESSAGES and not isinstance(message.get("id"), str | int):
+        return f"a {kind} message needs an 'id'"
+    if kind not in _START_MESSAGES:
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return f"a {kind} message needs a payload with a string 'query'"
+    for name, types in (
+        ("variables", dict),
+        ("extensions", dict),
+        ("operationName", str),
+    ):
+        if payload.get(name) is not None and not isinstance(payload[name], types):
+            return f"payload.{name} must be {'an object' if types is dict else 'a string'}"
+    return None
+
+
+class CheckedWebSocket(ASGIWebSocketAdapter):
+    """Closes the connection (4400, with the reason) on a message that is not a
+    well-formed protocol message, instead of letting the protocol handler crash on it."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            problem = message_problem(message)
+            if problem is not None:
+                await self.close(4400, problem)
+                return
+            yield message
+
 
 class LineageGraphQL(GraphQL[GraphQLContext, None]):
+    websocket_adapter_class = CheckedWebSocket  # type: ignore[assignment]
+
     def __init__(self, store_for: Any, schema: Any = None) -> None:
         super().__init__(
             schema or default_schema,
@@ -29,6 +102,18 @@ class LineageGraphQL(GraphQL[GraphQLContext, None]):
             max_subscriptions_per_connection=20,
         )
         self._store_for = store_for
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            value = decode_json(data)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, f"Unable to parse request body as JSON: {exc.msg}") from None
+        if not isinstance(value, dict | list):  # a list is a batch: strawberry answers it
+            raise HTTPException(400, f"expected a JSON object, got {_json_kind(value)}")
+        return value
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -29,13 +29,20 @@ def to_global_id(typename: str, mlmd_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+def _mlmd_id(text: str) -> int | None:
+    """The MLMD id written in ``text`` (ASCII digits only: str.isdigit also passes '²',
+    which int() refuses), or None."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > MAX_MLMD_ID:
+        return None
+    return int(text)
+
+
 def _parse_plain(text: str) -> tuple[str, int] | None:
     typename, sep, number = text.partition(":")
-    if not sep or typename not in NODE_TYPENAMES:
+    mlmd_id = _mlmd_id(number)
+    if not sep or typename not in NODE_TYPENAMES or mlmd_id is None:
         return None
-    if not number.isdigit() or len(number) > 19 or int(number) > MAX_MLMD_ID:
-        return None
-    return typename, int(number)
+    return typename, mlmd_id
 
 
 def from_global_id(value: str, *, what: str = "id") -> tuple[str, int]:
@@ -60,8 +67,9 @@ def parse_id(value: str, accepted: tuple[str, ...], *, what: str = "id") -> tupl
     """A global id of one of the ``accepted`` types, or a bare MLMD id (taken as the
     first accepted type)."""
     text = str(value).strip()
-    if text.isdigit() and len(text) <= 19 and int(text) <= MAX_MLMD_ID:
-        return accepted[0], int(text)
+    mlmd_id = _mlmd_id(text)
+    if mlmd_id is not None:
+        return accepted[0], mlmd_id
     typename, mlmd_id = from_global_id(text, what=what)
     if typename not in accepted:
         raise InvalidArgument(

@@ -1,5 +1,9 @@
 """Limits on what one operation may ask: depth, aliases, tokens, and an estimated cost.
 
+Depth and aliases count fragments where they are spread (as strawberry's limiters do), but
+every measure here walks each fragment once, so fragments that spread other fragments
+twice over (a "fragment bomb") cost linear time to check, not exponential.
+
 The cost is the number of objects and fields a query may produce: each field costs 1
 for every parent it is resolved under. A connection multiplies what is under its
 ``edges``/``nodes`` by its page size (``first``/``last``, default 20); a list with a
@@ -16,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -35,12 +40,7 @@ from graphql import (
     get_named_type,
 )
 from graphql.utilities import value_from_ast_untyped
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -72,6 +72,9 @@ class _Estimator:
         self.schema = context.schema
         self.variables = variables
         self.fragment_stack: list[str] = []
+        # cost of a fragment's selections at multiplier 1, by (name, page, hint): a cost
+        # is linear in its multiplier, so each fragment is walked once
+        self.fragment_costs: dict[tuple[str, int | None, int | None], int] = {}
 
     def argument(self, node: FieldNode, name: str) -> Any:
         for arg in node.arguments or ():
@@ -119,17 +122,22 @@ class _Estimator:
                     selection.selection_set, condition, multiplier, page, hint
                 )
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is None or name in self.fragment_stack:
-                    continue  # unknown or cyclic: other rules report it
-                self.fragment_stack.append(name)
-                condition = self.schema.get_type(fragment.type_condition.name.value)
-                total += self.selection_cost(
-                    fragment.selection_set, condition, multiplier, page, hint
-                )
-                self.fragment_stack.pop()
+                total += multiplier * self.fragment_cost(selection.name.value, page, hint)
         return total
+
+    def fragment_cost(self, name: str, page: int | None, hint: int | None) -> int:
+        key = (name, page, hint)
+        if key not in self.fragment_costs:
+            fragment = self.context.get_fragment(name)
+            if fragment is None or name in self.fragment_stack:
+                return 0  # unknown or cyclic: other rules report it
+            self.fragment_stack.append(name)
+            condition = self.schema.get_type(fragment.type_condition.name.value)
+            self.fragment_costs[key] = self.selection_cost(
+                fragment.selection_set, condition, 1, page, hint
+            )
+            self.fragment_stack.pop()
+        return self.fragment_costs[key]
 
     def field_cost(
         self,
@@ -209,6 +217,69 @@ def cost_rule(variables: dict[str, Any], max_cost: int) -> type[ValidationRule]:
     return CostLimit
 
 
+class _Shape:
+    """Depth (fields nested on the longest path, introspection left out) and alias count
+    of selections, each fragment measured once."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        self.context = context
+        self.fragments: dict[str, tuple[int, int]] = {}
+        self.fragment_stack: list[str] = []
+
+    def of(self, selection_set: SelectionSetNode | None) -> tuple[int, int]:
+        depth = aliases = 0
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                below, below_aliases = self.of(selection.selection_set)
+                aliases += below_aliases + (1 if selection.alias else 0)
+                if not selection.name.value.startswith("__"):
+                    depth = max(depth, 1 + below)
+            elif isinstance(selection, InlineFragmentNode):
+                below, below_aliases = self.of(selection.selection_set)
+                depth, aliases = max(depth, below), aliases + below_aliases
+            elif isinstance(selection, FragmentSpreadNode):
+                below, below_aliases = self.fragment(selection.name.value)
+                depth, aliases = max(depth, below), aliases + below_aliases
+        return depth, aliases
+
+    def fragment(self, name: str) -> tuple[int, int]:
+        if name not in self.fragments:
+            fragment = self.context.get_fragment(name)
+            if fragment is None or name in self.fragment_stack:
+                return 0, 0  # unknown or cyclic: other rules report it
+            self.fragment_stack.append(name)
+            self.fragments[name] = self.of(fragment.selection_set)
+            self.fragment_stack.pop()
+        return self.fragments[name]
+
+
+def shape_rule(max_depth: int, max_aliases: int) -> type[ValidationRule]:
+    """Refuse operations nesting fields more than ``max_depth`` levels below their root
+    field, and documents with more than ``max_aliases`` aliases."""
+
+    class ShapeLimit(ValidationRule):
+        def enter_document(self, node: DocumentNode, *_: Any) -> None:
+            shape = _Shape(self.context)
+            aliases = 0
+            for definition in node.definitions:
+                if not isinstance(definition, OperationDefinitionNode):
+                    continue
+                depth, found = shape.of(definition.selection_set)
+                aliases += found
+                if depth - 1 > max_depth:
+                    name = definition.name.value if definition.name else "anonymous"
+                    self.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {max_depth}",
+                            definition,
+                        )
+                    )
+            if aliases > max_aliases:
+                self.report_error(GraphQLError(f"{aliases} aliases found. Allowed: {max_aliases}"))
+
+    return ShapeLimit
+
+
 class CostLimiter(SchemaExtension):
     """Refuse operations whose estimated cost (see the module) is above ``max_cost``."""
 
@@ -225,8 +296,7 @@ class CostLimiter(SchemaExtension):
 def extensions() -> list[Callable[[], SchemaExtension]]:
     """The limit extensions, as factories (one instance per operation)."""
     return [
-        functools.partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        functools.partial(AddValidationRules, [shape_rule(MAX_DEPTH, MAX_ALIASES)]),
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         CostLimiter,
     ]

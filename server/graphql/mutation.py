@@ -113,7 +113,7 @@ def property_value(given: CustomPropertyInput) -> model.Value:
 
 
 def check_label(label: str) -> str:
-    if not LABEL_PATTERN.match(label):
+    if not LABEL_PATTERN.fullmatch(label):  # match() with $ lets a trailing newline in
         raise InvalidArgument(
             f"label {label[:70]!r} is not valid: 1 to 63 letters, digits, '_', '-', '.' or "
             "'/', starting and ending with a letter or digit"

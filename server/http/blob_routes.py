@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lineage.server.blobs")
 
 PRESIGNED_EXPIRES_SECONDS = 3600
+MAX_ARTIFACT_ID = 2**63 - 1  # MLMD ids are 64-bit: a larger one fails in the database
 
 _HTTP_STATUS = {
     "INVALID_ARGUMENT": 400,
@@ -94,11 +95,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
             raise RangeNotSatisfiable(f"range {header!r} selects no bytes of {size}")
         return max(0, size - n), size - 1
     first = int(first_text)
-    last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and int(last_text) < first:
         raise RangeNotSatisfiable(f"malformed Range header {header!r} (last byte before first)")
     if first >= size:
         raise RangeNotSatisfiable(f"range {header!r} starts past the end ({size} bytes)")
+    last = int(last_text) if last_text else size - 1
     return first, min(last, size - 1)
 
 
@@ -245,6 +246,8 @@ class BlobDownloads:
                 artifact_id = int(raw)
             except ValueError:
                 raise InvalidArgument(f"artifact id must be a whole number, got {raw!r}") from None
+            if artifact_id > MAX_ARTIFACT_ID:
+                raise InvalidArgument(f"artifact id {raw!r} is out of range (64-bit)")
             store = self.state.store_for(request)
             resolver = await run_in_threadpool(self.resolver)
             source = await run_in_threadpool(resolver.artifact, store, artifact_id)

@@ -78,6 +78,13 @@ def _headers(cache: str) -> dict[str, str]:
     }
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a name longer than the file system allows
+        return False
+
+
 async def index(request: Request) -> Response:
     html = (ui_dir() / "index.html").read_text(encoding="utf-8")
     html = html.replace("{{version}}", _asset_versions())
@@ -97,7 +104,7 @@ async def static(request: Request) -> Response:
     if "/" in name or "\\" in name or name.startswith(".") or suffix not in ASSET_TYPES:
         return PlainTextResponse("not found", status_code=404)
     path = ui_dir() / name
-    if not path.is_file():
+    if not _is_file(path):
         return PlainTextResponse("not found", status_code=404)
     cache = "public, max-age=31536000, immutable" if "v" in request.query_params else "no-cache"
     return FileResponse(
