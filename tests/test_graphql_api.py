@@ -620,6 +620,9 @@ def test_mutation_validation(served: Served) -> None:
         # node unreadable (every list holding it failing), so it is refused
         ({"set": [{"name": "x", "structValue": _nested(34)}]}, "nested too deeply"),
         ({"set": [{"name": "x", "structValue": {"a": 10**400}}]}, "not JSON-like"),
+        # what Lineage records itself (checksums, timings, idempotency keys) stays as recorded
+        ({"set": [{"name": "lineage_sha256", "stringValue": "ab" * 32}]}, "recorded by Lineage"),
+        ({"remove": ["lineage_size"]}, "recorded by Lineage"),
     ]
     for variables, message in cases:
         error = served.error_of(set_props, id=artifact, **variables)
@@ -794,6 +797,18 @@ def test_malformed_http_requests_are_400s(served: Served) -> None:
         assert words in r.text, (body[:60], r.text)
     r = served.http.get("/graphql", params={"query": "{ __typename }", "variables": "5"})
     assert r.status_code == 400 and "expected a JSON object" in r.text, r.text
+    # a subscription over plain HTTP: told where subscriptions are served
+    for method in ("post", "get"):
+        r = served.http.request(
+            method.upper(),
+            "/graphql",
+            **(
+                {"json": {"query": SUBSCRIBE, "variables": {"run": "1", "current": True}}}
+                if method == "post"
+                else {"params": {"query": SUBSCRIBE}}
+            ),
+        )
+        assert r.status_code == 400 and "over a websocket" in r.text, (method, r.text)
 
 
 def test_depth_and_cost_limits(served: Served) -> None:

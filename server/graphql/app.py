@@ -12,10 +12,12 @@ well-formed protocol message closes the connection with 4400 and the reason."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -25,6 +27,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from lineage.server.graphql.context import GraphQLContext
 from lineage.server.graphql.schema import schema as default_schema
 from lineage.store.store import Store
+
+SUBSCRIPTIONS_OVER_HTTP = (
+    "subscriptions are served over a websocket at /graphql (subprotocol "
+    "graphql-transport-ws or graphql-ws), not as a plain HTTP request"
+)
+_SUBSCRIPTION_WORD = re.compile(r"\bsubscription\b")
 
 # Message types naming an operation, and those starting one (with a payload to check).
 _OPERATION_MESSAGES = ("subscribe", "start", "complete", "stop")
@@ -48,6 +56,18 @@ def _json_kind(value: object) -> str:
         return "null"
     kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "a list"))
     return next((name for kind, name in kinds if isinstance(value, kind)), "an object")
+
+
+def is_subscription(query: object, operation_name: str | None) -> bool:
+    """Whether the operation a request runs is a subscription (False when the query does
+    not parse or names no operation: executing it reports that)."""
+    if not isinstance(query, str) or not _SUBSCRIPTION_WORD.search(query):
+        return False
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
 
 
 def message_problem(message: object) -> str | None:
@@ -114,6 +134,27 @@ class LineageGraphQL(GraphQL[GraphQLContext, None]):
         if not isinstance(value, dict | list):  # a list is a batch: strawberry answers it
             raise HTTPException(400, f"expected a JSON object, got {_json_kind(value)}")
         return value
+
+    async def execute_single(  # noqa: PLR0913 - strawberry's signature
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> Any:
+        if is_subscription(request_data.query, request_data.operation_name):
+            # Run as a query, a subscription fails with "Cannot return null".
+            raise HTTPException(400, SUBSCRIPTIONS_OVER_HTTP)
+        return await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -37,6 +37,10 @@ MAX_NOTE_LENGTH = 10_000
 MAX_LABELS_PER_CALL = 50
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.\-/]{0,61}[A-Za-z0-9])?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Custom properties Lineage records itself (blob checksum and size, step timings, error
+# messages, idempotency keys: lineage/steps.py, lineage/blobs/records.py). Changing them
+# from a dashboard would point an artifact at other bytes or rewrite history.
+RESERVED_PREFIX = "lineage_"
 
 _TARGETS = ("Artifact", "Execution", "Context", "PipelineRun")
 _KIND_OF = {
@@ -54,6 +58,15 @@ def check_name(name: str, what: str = "custom property name") -> str:
         raise InvalidArgument(f"{what} {name[:40]!r}...: at most {MAX_NAME_LENGTH} characters")
     if _CONTROL.search(name):
         raise InvalidArgument(f"{what} {name!r} must not contain control characters")
+    return name
+
+
+def _not_reserved(name: str) -> str:
+    if name.startswith(RESERVED_PREFIX):
+        raise InvalidArgument(
+            f"custom property {name!r} is recorded by Lineage itself (names starting with "
+            f"{RESERVED_PREFIX!r}) and cannot be set or removed here"
+        )
     return name
 
 
@@ -200,7 +213,7 @@ class Mutation:
         expected_last_update_time_since_epoch: Long | None = None,
     ) -> MetadataNode:
         given = list(set or ())
-        removed = [check_name(n) for n in remove or ()]
+        removed = [_not_reserved(check_name(n)) for n in remove or ()]
         if len(given) + len(removed) > MAX_PROPERTIES_PER_CALL:
             raise InvalidArgument(
                 f"at most {MAX_PROPERTIES_PER_CALL} custom properties a call, got "
@@ -210,7 +223,7 @@ class Mutation:
             raise InvalidArgument("give custom properties to set or names to remove")
         values: dict[str, model.Value] = {}
         for item in given:
-            check_name(item.name)
+            _not_reserved(check_name(item.name))
             if item.name in values:
                 raise InvalidArgument(f"custom property {item.name!r} is given twice")
             values[item.name] = property_value(item)
