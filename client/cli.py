@@ -61,7 +61,9 @@ def sync(url: str | None, spool_dir: str | None) -> None:
     default=None,
     help="Embedded store directory (what `lineage serve --data-dir` serves). [default ./lineage-data]",
 )
-@click.option("--runs", type=int, default=None, help="How many runs (parameter settings).")
+@click.option(
+    "--runs", type=click.IntRange(min=1), default=None, help="How many runs (parameter settings)."
+)
 @click.option("--quiet", is_flag=True, help="Print only the summary.")
 def demo(url: str | None, data_dir: str | None, runs: int | None, quiet: bool) -> None:
     """Record a small real scikit-learn training pipeline, several runs, for a fresh store."""

@@ -154,6 +154,8 @@ def sync(url: str | None = None, *, spool_dir: str | None = None) -> SyncStats:
             stats.failed += part.failed
             stats.left += part.left
             stats.failures += part.failures
+        stats.failed += len(spool.unreadable)
+        stats.failures += spool.unreadable
     finally:
         for client in clients.values():
             client.transport.close()

@@ -114,6 +114,7 @@ class Spool:
         self.blobs_dir = self.root / "blobs"
         self.failed_dir = self.root / "failed"
         self._thread_lock = threading.RLock()
+        self.unreadable: list[str] = []  # entries pending() moved to failed/, why and where
 
     # -- locking -------------------------------------------------------------------
 
@@ -167,8 +168,10 @@ class Spool:
                     report=StepReport.from_dict(data["report"]),
                     uploads=[PendingUpload.from_dict(u) for u in data.get("uploads") or ()],
                 )
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                self._quarantine(path, f"unreadable spool entry: {exc}")
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                reason = f"unreadable spool entry: {type(exc).__name__}: {exc}"
+                target = self._quarantine(path, reason)
+                self.unreadable.append(f"{path.name}: {reason} (moved to {target})")
                 continue
             if url is None or entry.url == url:
                 entries.append(entry)

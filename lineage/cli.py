@@ -88,6 +88,8 @@ def serve(config_file: str | None, **flags: Any) -> None:
 )
 def migrate(database_url: str | None) -> None:
     """Create or upgrade the database schema (also done by `lineage serve`)."""
+    from sqlalchemy.exc import DBAPIError
+
     from lineage.store.engine import default_database_url, describe_url, make_engine
     from lineage.store.migrate import head_revision, upgrade
 
@@ -96,6 +98,9 @@ def migrate(database_url: str | None) -> None:
         upgrade(make_engine(url))
     except LineageError as exc:
         _fail(exc.message)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        _fail(f"cannot reach the database {describe_url(url)}: {reason}")
     click.echo(f"{describe_url(url)} is at schema revision {head_revision()}")
 
 

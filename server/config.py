@@ -54,6 +54,22 @@ FIELDS = {f.name: f for f in dataclasses.fields(ServerConfig)}
 ENV_VARS = [ENV_PREFIX + name.upper() for name in FIELDS]
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+AT_LEAST_ONE = ("max_message_mb", "workers")
+_TOML_KINDS = {
+    "bool": (bool, "true or false"),
+    "int": (int, "a whole number"),
+    "str": (str, "a string"),
+}
+
+
+def _check_toml_type(name: str, value: Any, source: str) -> None:
+    """A TOML value must already have the setting's type: 1.5 is not a port, [1] no host."""
+    kind, wanted = _TOML_KINDS[str(FIELDS[name].type)]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InvalidArgument(f"{source}: {name} must be {wanted}, got {value!r}")
+
+
 def _coerce(name: str, raw: Any, source: str) -> Any:
     target = FIELDS[name].type
     try:
@@ -106,6 +122,14 @@ def load_config(
             f"blob_redirect must be one of {', '.join(BLOB_REDIRECT_CHOICES)}, "
             f"got {config.blob_redirect!r}"
         )
+    config.log_level = config.log_level.strip().lower()
+    if config.log_level not in LOG_LEVELS:
+        raise InvalidArgument(
+            f"log_level must be one of {', '.join(LOG_LEVELS)}, got {config.log_level!r}"
+        )
+    for name in AT_LEAST_ONE:
+        if getattr(config, name) < 1:
+            raise InvalidArgument(f"{name} must be at least 1, got {getattr(config, name)}")
     for port_name in ("port", "http_port"):
         port = getattr(config, port_name)
         if port > 65535:
@@ -119,12 +143,19 @@ def _read_toml(path: str) -> dict[str, Any]:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise InvalidArgument(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidArgument(f"config file {path} is not valid TOML: {exc}") from None
     section = data.get("server", data)
+    if not isinstance(section, dict):
+        raise InvalidArgument(f"config file {path}: [server] must be a table, got {section!r}")
     unknown = sorted(set(section) - set(FIELDS))
     if unknown:
         raise InvalidArgument(
             f"config file {path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"
         )
-    return {name: _coerce(name, value, f"config file {path}") for name, value in section.items()}
+    source = f"config file {path}"
+    for name, value in section.items():
+        _check_toml_type(name, value, source)
+    return {name: _coerce(name, value, source) for name, value in section.items()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import os
 import re
 import sys
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from lineage.errors import LineageError
 
 RUN_QUERY = """
 query Report($id: ID, $name: String) {
@@ -56,7 +59,31 @@ def _open_store(database_url: str | None, data_dir: str) -> Any:
                 "pass --data-dir or --database-url"
             )
         database_url = default_database_url(data_dir)
-    return Store(make_engine(database_url), migrate=False)
+    try:
+        engine = make_engine(database_url)
+    except LineageError as exc:
+        raise ReportError(exc.message) from None
+    _check_schema(engine, database_url)
+    return Store(engine, migrate=False)
+
+
+def _check_schema(engine: Any, database_url: str) -> None:
+    """A database without MLMD's tables has no runs: say so, not a write's error."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import DBAPIError
+
+    from lineage.store.engine import describe_url
+
+    where = describe_url(database_url)
+    try:
+        has_contexts = inspect(engine).has_table("Context")
+    except DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise ReportError(f"cannot reach the database {where}: {reason}") from None
+    if not has_contexts:
+        engine.dispose()
+        raise ReportError(f"database {where} is not a Lineage database (no Context table)")
 
 
 def _run_arguments(run: str) -> dict[str, Any]:
@@ -323,6 +350,17 @@ def _seconds(value: float | None) -> str:
     return f"{value / 60:.1f} min"
 
 
+def _write_atomically(target: Path, text: str) -> None:
+    """Write to a temporary file beside ``target``, then rename: never a half report."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _default_output(run: dict[str, Any]) -> Path:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(run["name"] or f"run-{run['mlmdId']}")).strip("-")
     return Path(f"{name or 'run'}.html")
@@ -366,7 +404,10 @@ def report(run: str, output: Path | None, database_url: str | None, data_dir: st
         sys.stdout.write(page)
         return
     target = output or _default_output(found)
-    target.write_text(page, encoding="utf-8")
+    try:
+        _write_atomically(target, page)
+    except OSError as exc:
+        raise ReportError(f"cannot write {target}: {exc.strerror or exc}") from None
     click.echo(
         f"wrote {target} ({len(page.encode()) / 1e6:.1f} MB): run {found['name']!r}, "
         f"{len(figures)} figure{'s' if len(figures) != 1 else ''}"

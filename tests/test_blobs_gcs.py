@@ -59,3 +59,18 @@ def test_gc_listing_sees_only_content_objects(gcs_server) -> None:
     refs = {store.put(os.urandom(100)).sha256 for _ in range(3)}
     assert {o.sha256 for o in store.list_objects()} == refs
     assert all(o.modified is not None for o in store.list_objects())
+
+
+def test_unreachable_default_endpoint_fails_the_check() -> None:
+    """Without an emulator endpoint there is no TCP probe: the bucket lookup's connection
+    error must fail the check (it passed as "bucket exists", and `lineage serve` started
+    on an unreachable GCS)."""
+    import aiohttp
+
+    class Unreachable:
+        def info(self, path: str) -> None:
+            raise aiohttp.ClientConnectionError("Cannot connect to host storage.googleapis.com")
+
+    store = GCSBlobStore("bucket", fs=Unreachable())
+    with pytest.raises(Unavailable, match="storage.googleapis.com is unreachable"):
+        store.check()

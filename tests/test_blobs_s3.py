@@ -224,3 +224,25 @@ def test_s3_and_minio_uris_name_the_same_blobs(s3_server) -> None:
     assert store.sha256_of_uri(ref.uri.replace("s3://", "minio://")) == ref.sha256
     assert store.sha256_of_uri(ref.uri.replace(f"s3://{bucket}/p/", f"s3://{bucket}/q/")) is None
     assert store.sha256_of_uri(ref.uri.replace(bucket, "other-bucket")) is None
+
+
+def test_no_credentials_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No keys and no default credentials: a FailedPrecondition that says what to set,
+    not minio's bare ValueError (which `lineage serve` and `lineage gc` printed as a
+    traceback)."""
+    from minio.credentials.providers import AWSConfigProvider, IamAwsProvider
+
+    from lineage.blobs.factory import S3_ACCESS_KEY_VARS, S3_SECRET_KEY_VARS
+    from lineage.errors import FailedPrecondition
+
+    for name in (*S3_ACCESS_KEY_VARS, *S3_SECRET_KEY_VARS, "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_credentials(self: object) -> None:
+        raise ValueError("no credentials here")
+
+    monkeypatch.setattr(AWSConfigProvider, "retrieve", no_credentials)
+    monkeypatch.setattr(IamAwsProvider, "retrieve", no_credentials)
+    store = open_blob_store("s3://bucket/x", AWS_ENDPOINT_URL=unused_endpoint())
+    with pytest.raises(FailedPrecondition, match="no S3 credentials.*AWS_ACCESS_KEY_ID"):
+        store.check()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,25 @@ def test_report_errors_are_clear(data: UIData, tmp_path: Path) -> None:
     result = runner.invoke(report, ["1", "--data-dir", str(tmp_path / "missing")])
     assert result.exit_code != 0 and "no metadata database" in result.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_report_database_and_output_errors_are_clear(data: UIData, tmp_path: Path) -> None:
+    """A bad URL, a database without the schema and an unwritable output were a
+    traceback or a misleading "the write was rolled back"."""
+    runner = CliRunner()
+    empty = tmp_path / "empty.sqlite"
+    sqlite3.connect(empty).close()
+    for args, message in [
+        (["--database-url", "garbage"], "not a database URL: 'garbage'"),
+        (["--database-url", "nosuchdb://x"], "unsupported database 'nosuchdb'"),
+        (["--database-url", f"sqlite:///{empty}"], "is not a Lineage database"),
+        (
+            ["--data-dir", str(data.data_dir), "-o", str(tmp_path / "no-dir" / "r.html")],
+            f"cannot write {tmp_path / 'no-dir' / 'r.html'}",
+        ),
+    ]:
+        result = runner.invoke(report, [str(data.runs["logreg-C1"]), *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output and result.exception is not None
+        assert isinstance(result.exception, SystemExit), (args, result.exception)
+    assert not list(tmp_path.rglob("*.html")) and not list(tmp_path.rglob(".*.tmp"))

@@ -119,3 +119,27 @@ def test_demo_refuses_both_targets(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and "not both" in result.stderr
     assert ROOT.is_dir()
+
+
+def test_demo_refuses_a_bad_run_count(tmp_path: Path) -> None:
+    """--runs -1 recorded 4 runs (a slice) and --runs 0 an empty summary."""
+    for runs in ("0", "-1"):
+        result = _lineage("demo", "--runs", runs, "--quiet", cwd=tmp_path, env_dir=tmp_path)
+        assert result.returncode == 2 and "--runs" in result.stderr, result.stderr
+    assert not (tmp_path / "lineage-data").exists()
+
+
+def test_demo_to_an_unreachable_server_says_the_reports_wait(tmp_path: Path) -> None:
+    """The summary said "recorded ... in the Lineage server" while everything was spooled."""
+    result = _lineage(
+        "demo",
+        "--url",
+        "grpc://127.0.0.1:1",
+        "--runs",
+        "1",
+        "--quiet",
+        cwd=tmp_path,
+        env_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "still waiting in the spool" in result.stdout and "lineage sync" in result.stdout

@@ -303,3 +303,20 @@ def test_refused_report_goes_to_failed(sdk_env: Path, srv: Server, port: int) ->
     assert (client.last_replay.sent, client.last_replay.failed) == (1, 1)
     [failed] = list((sdk_env / "spool" / "failed").glob("*.reason.txt"))
     assert "no artifact with id 424242" in failed.read_text()
+
+
+def test_sync_reports_unreadable_spool_entries(sdk_env: Path) -> None:  # noqa: F811
+    """A corrupt entry is moved to failed/ and sync says so and fails; it used to be moved
+    silently while sync printed "replayed 0 report(s)" and exited 0."""
+    pending = sdk_env / "spool" / "pending"
+    pending.mkdir(parents=True)
+    (pending / "00000000000000000001-1-000001.json").write_text('{"url": "grpc://x", "rep')
+    (pending / "00000000000000000002-1-000002.json").write_text('{"url": "x", "report": [1]}')
+    result = _sync_cli(sdk_env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "2 refused" in result.stdout
+    assert result.stderr.count("unreadable spool entry") == 2
+    assert "Traceback" not in result.stderr
+    failed = sdk_env / "spool" / "failed"
+    assert (failed / "00000000000000000001-1-000001.json").exists()
+    assert not list(pending.iterdir())

@@ -353,6 +353,40 @@ def test_config_precedence(tmp_path: Path) -> None:
         load_config({}, env={"LINEAGE_BLOB_REDIRECT": "sometimes"})
 
 
+def test_config_refuses_wrong_types_bad_values_and_unreadable_files(tmp_path: Path) -> None:
+    """TOML values must have the setting's type (1.5 was port 1, a table became a blob
+    directory named "{'a': 1}"); bad log levels and zero workers are refused up front."""
+
+    def from_toml(text: str | bytes) -> Any:
+        path = tmp_path / "lineage.toml"
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text)
+        return load_config({}, env={}, config_file=str(path))
+
+    for text, message in [
+        ("[server]\nport = 1.5\n", "port must be a whole number, got 1.5"),
+        ("[server]\nhost = [1, 2]\n", "host must be a string"),
+        ("[server]\nblob_store = {a = 1}\n", "blob_store must be a string"),
+        ("[server]\nhttp = 1\n", "http must be true or false"),
+        ("[server]\nlog_level = 5\n", "log_level must be a string"),
+        ("server = 5\n", r"\[server\] must be a table"),
+        (b"\xff\xfe[server]", "not valid TOML"),
+    ]:
+        with pytest.raises(InvalidArgument, match=message):
+            from_toml(text)
+    with pytest.raises(InvalidArgument, match="cannot read config file"):
+        load_config({}, env={}, config_file=str(tmp_path))
+    with pytest.raises(InvalidArgument, match="log_level must be one of"):
+        load_config({"log_level": "loud"}, env={})
+    assert load_config({}, env={"LINEAGE_LOG_LEVEL": "DEBUG"}).log_level == "debug"
+    with pytest.raises(InvalidArgument, match="workers must be at least 1"):
+        load_config({"workers": 0}, env={})
+    with pytest.raises(InvalidArgument, match="max_message_mb must be at least 1"):
+        load_config({}, env={"LINEAGE_MAX_MESSAGE_MB": "0"})
+
+
 def _cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -385,6 +419,40 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "cannot reach" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_setup_errors_are_one_line(tmp_path: Path) -> None:
+    """Each of these printed a Python traceback (exit 1) instead of a one-line error."""
+    (tmp_path / "a-file").write_text("")
+    serve = ("serve", "--port", "0", "--no-http")
+    for args in [
+        (*serve, "--log-level", "loud"),
+        (*serve, "--workers", "0"),
+        (*serve, "--data-dir", "a-file"),
+        (*serve, "--database-url", "postgresql+nosuchdriver://u@127.0.0.1:1/x"),
+        ("migrate", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none"),
+        ("migrate", "--database-url", f"sqlite:///{tmp_path / 'a-file' / 'db.sqlite'}"),
+    ]:
+        result = _cli(*args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        assert result.stderr.startswith("lineage: "), (args, result.stderr)
+
+
+def test_readme_mlmd_example_runs_against_the_demo_types(sqlite_server: LineageServer) -> None:
+    """The README's MLMD client block, as written (port replaced), on a store whose
+    system.Model type has no `accuracy` property (what `lineage demo` records)."""
+    import re
+
+    client = sqlite_server.client()
+    client.put_artifact_type(pb.ArtifactType(name="system.Model"))
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Using it from MLMD's client") :]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)[0]
+    code = code.replace("port=8080", f"port={sqlite_server.port}")
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    assert [m.uri for m in namespace["models"]] == ["s3://models/1"]
 
 
 def test_default_serve_uses_lineage_data(tmp_path: Path) -> None:

@@ -176,7 +176,14 @@ def run_demo(
             )
     client.close()
     counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items()))
-    return (
+    summary = (
         f"lineage demo: recorded {len(chosen)} runs of pipeline {PIPELINE!r} "
         f"({counts} executions) in {client.target.describe()}"
     )
+    waiting = client.spool.count(client.target.url)
+    if waiting:
+        summary += (
+            f", but {waiting} step report(s) are still waiting in the spool {client.spool.root}"
+            " (the store was unreachable): `lineage sync` sends them"
+        )
+    return summary

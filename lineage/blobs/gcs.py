@@ -163,9 +163,20 @@ class GCSBlobStore(FsspecBlobStore):
     def check(self) -> None:
         if self.endpoint_url:
             self._probe_endpoint()
+        import aiohttp
+
         with self._errors("checking"):
-            if not self._bucket_exists():
-                raise FileNotFoundError(self.bucket)
+            try:
+                self.fs.info(self.bucket)
+            except (
+                FileNotFoundError,
+                aiohttp.ClientConnectionError,
+                ConnectionError,
+                TimeoutError,
+            ):
+                raise  # a missing bucket or an unreachable endpoint: _errors says which
+            except Exception:
+                pass  # e.g. no storage.buckets.get permission: not known to be missing
 
     def _probe_endpoint(self, timeout: float = 3.0) -> None:
         parts = urlsplit(self.endpoint_url or "")

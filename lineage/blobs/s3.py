@@ -129,6 +129,23 @@ def make_http_client(
     )
 
 
+class _DefaultCredentials(ChainedProvider):
+    """AWS's default chain, whose failure (minio's bare ValueError) says what to set."""
+
+    def __init__(self) -> None:
+        # Shared config file, web identity (IRSA), ECS or EC2 instance roles.
+        super().__init__([AWSConfigProvider(), IamAwsProvider()])
+
+    def retrieve(self) -> Any:
+        try:
+            return super().retrieve()
+        except ValueError as exc:
+            raise FailedPrecondition(
+                f"no S3 credentials ({exc}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "(or MINIO_ACCESS_KEY/MINIO_SECRET_KEY), or provide ~/.aws files or a role"
+            ) from None
+
+
 @dataclass
 class _Spooled:
     file: IO[bytes] | None = None
@@ -206,8 +223,7 @@ class S3BlobStore(BlobStore):
         if access_key:
             credentials = StaticProvider(access_key, secret_key or "", session_token)
         else:
-            # Shared config file, web identity (IRSA), ECS or EC2 instance roles.
-            credentials = ChainedProvider([AWSConfigProvider(), IamAwsProvider()])
+            credentials = _DefaultCredentials()
         parallel = int(options.get("parallel_uploads", 3))
         client = Minio(
             host,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from lineage.errors import InvalidArgument
 
@@ -50,19 +50,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         options["isolation_level"] = "READ COMMITTED"
         options["connect_args"] = {"charset": "utf8mb4"}
     options.update(kwargs)
-    return create_engine(url, **options)
+    return _create_engine(url, options)
+
+
+def _create_engine(url: str, options: dict[str, Any]) -> Engine:
+    """``create_engine``, with a driver that is unknown or not installed as a clear error."""
+    try:
+        return create_engine(url, **options)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise InvalidArgument(
+            f"cannot use the database driver of {describe_url(url)}: {exc} "
+            "(use sqlite, postgresql+psycopg or mysql+pymysql)"
+        ) from None
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        directory = Path(database).parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidArgument(
+                f"cannot create the directory {directory} for the SQLite database: "
+                f"{exc.strerror or exc}"
+            ) from None
     options: dict[str, Any] = {
         "connect_args": {"timeout": 30, "check_same_thread": False},
         # The connection used last has SQLite's page and statement caches warm.
         "pool_use_lifo": True,
     }
     options.update(kwargs)
-    engine = create_engine(url, **options)
+    engine = _create_engine(url, options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
