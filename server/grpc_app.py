@@ -56,10 +56,10 @@ def build_grpc_server(
     reflection.enable_server_reflection(services, server)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
-    except RuntimeError as exc:
-        raise OSError(f"cannot listen on {host}:{port}: {exc}") from None
+    except RuntimeError:
+        raise OSError("the address is in use or not allowed") from None
     if bound == 0:
-        raise OSError(f"cannot listen on {host}:{port} (in use or not allowed)")
+        raise OSError("the address is in use or not allowed")
     for name in ("", MLMD_SERVICE):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, bound, health_servicer
