@@ -80,6 +80,7 @@ BLOB_SHA256 = "lineage_sha256"
 BLOB_SIZE = "lineage_size"
 
 _STATES = {int(s) for s in model.ExecutionState} - {int(model.ExecutionState.UNKNOWN)}
+_ARTIFACT_STATES = {int(s) for s in model.ArtifactState} - {int(model.ArtifactState.UNKNOWN)}
 _DEAD_ARTIFACT_STATES = {
     int(model.ArtifactState.MARKED_FOR_DELETION),
     int(model.ArtifactState.DELETED),
@@ -352,6 +353,12 @@ def validate_report(report: StepReport) -> None:
             if item.index < 0:
                 raise InvalidArgument(f"{side}[{item.key!r}]: index must not be negative")
             art = item.artifact
+            if art.state and art.state not in _ARTIFACT_STATES:
+                raise InvalidArgument(
+                    f"{side}[{item.key!r}]: state {art.state} is not an artifact state "
+                    "(PENDING=1, LIVE=2, MARKED_FOR_DELETION=3, DELETED=4, ABANDONED=5, "
+                    "REFERENCE=6)"
+                )
             _check_properties(art.custom_properties, f"{side}[{item.key!r}].custom_properties")
             if side == "inputs" and not (art.id or art.external_id or art.uri):
                 raise InvalidArgument(

@@ -6,6 +6,7 @@ has no method for through ``store._call``), with good input and bad.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -101,6 +102,7 @@ def types_evolution(s: Any, rec: Any) -> None:
     )
     rec("types by external id", lambda: s.get_artifact_types_by_external_ids(["ds-v2", "nope"]))
     rec("execution types by external id", lambda: s.get_execution_types_by_external_ids(["nope"]))
+    rec("types by no external ids", lambda: s.get_artifact_types_by_external_ids([]))
     rec("context types by external id", lambda: s.get_context_types_by_external_ids(["nope"]))
     rec("all artifact types", lambda: s.get_artifact_types())
     rec("all execution types", lambda: s.get_execution_types())
@@ -225,6 +227,21 @@ def artifacts_crud(s: Any, rec: Any) -> None:
     rec("after mask removes", lambda: s.get_artifacts_by_id([ids[1]]))
     rec("empty uris", lambda: raw(s, "GetArtifactsByURI", svc.GetArtifactsByURIRequest()))
     rec("empty ids", lambda: s.get_artifacts_by_id([]))
+    rec("empty external ids", lambda: s.get_artifacts_by_external_ids([]))
+    rec("empty execution external ids", lambda: s.get_executions_by_external_ids([]))
+    rec("empty context external ids", lambda: s.get_contexts_by_external_ids([]))
+    odd = _artifact(a, uri="odd", custom={"st": {"nan": math.nan, "inf": math.inf, "m": -math.inf}})
+    odd_ids = rec("struct with NaN and infinities", lambda: s.put_artifacts([odd]), "a")
+    if odd_ids:
+        rec(
+            "NaN and infinities read back",
+            lambda: sorted(
+                (k, repr(v))
+                for k, v in s.get_artifacts_by_id(odd_ids)[0]
+                .custom_properties["st"]
+                .struct_value.items()
+            ),
+        )
 
 
 @scenario
@@ -511,6 +528,9 @@ def lineage_subgraph(s: Any, rec: Any) -> None:
         lambda: s.get_lineage_subgraph(pb.LineageSubgraphQueryOptions(max_num_hops=2)),
     )
     rec("negative hops", lambda: subgraph("a", -1, D.UPSTREAM))
+    unset_hops = pb.LineageSubgraphQueryOptions(direction=D.BIDIRECTIONAL)
+    unset_hops.starting_artifacts.filter_query = "name = 'a2'"
+    rec("hops unset", lambda: _sorted_graph(s.get_lineage_subgraph(unset_hops)))
     request = svc.GetLineageGraphRequest()
     request.options.artifacts_options.filter_query = "name = 'a0'"
     request.options.stop_conditions.max_num_hops = 2
@@ -634,6 +654,36 @@ def put_lineage_subgraph(s: Any, rec: Any) -> None:
         PUT_SUBGRAPH,
     )
     rec("no x2", lambda: s.get_execution_by_type_and_name("Trainer", "x2"))
+    # An edge may name a stored node by the event's own id instead of an index.
+    [stored_e] = s.put_executions([pb.Execution(type_id=e, name="stored")])
+    [stored_a] = s.put_artifacts([_artifact(a, uri="stored")])
+    rec(
+        "edges to stored nodes",
+        lambda: s.put_lineage_subgraph(
+            [pb.Execution(type_id=e, name="x3")],
+            [_artifact(a, uri="new")],
+            [],
+            [
+                (None, 0, pb.Event(type=pb.Event.INPUT, execution_id=stored_e)),
+                (0, None, pb.Event(type=pb.Event.INPUT, artifact_id=stored_a)),
+                (
+                    None,
+                    None,
+                    pb.Event(type=pb.Event.OUTPUT, execution_id=stored_e, artifact_id=stored_a),
+                ),
+            ],
+        ),
+        PUT_SUBGRAPH,
+    )
+    rec("events of stored", lambda: s.get_events_by_execution_ids([stored_e]))
+    rec(
+        "edge naming no execution",
+        lambda: s.put_lineage_subgraph(
+            [], [_artifact(a, uri="lost")], [], [(None, 0, pb.Event(type=pb.Event.INPUT))]
+        ),
+        PUT_SUBGRAPH,
+    )
+    rec("no lost artifact", lambda: s.get_artifacts_by_uri("lost"))
     rec(
         "reuse context",
         lambda: s.put_lineage_subgraph(

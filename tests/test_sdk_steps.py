@@ -427,6 +427,25 @@ def test_report_step_rpc_is_idempotent(srv: Server, store: Any) -> None:
                 )
             )
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        # An artifact state MLMD has no name for would break every MLMD read of it.
+        with pytest.raises(grpc.RpcError) as info:
+            stub.ReportStep(
+                pb.ReportStepRequest(
+                    idempotency_key="k2",
+                    pipeline="rpc",
+                    run="r",
+                    step="s",
+                    state=COMPLETE,
+                    outputs=[
+                        pb.StepArtifact(
+                            key="o",
+                            artifact=pb.ArtifactRecord(schema_title="system.Dataset", state=99),
+                        )
+                    ],
+                )
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "not an artifact state" in info.value.details()
         found = stub.FindCachedStep(pb.FindCachedStepRequest(cache_key="none"))
         assert not found.found
     assert len(run_executions(store, "rpc-1")) == 1

@@ -3,6 +3,8 @@ configuration, and the RPCs MLMD's in-process library cannot serve as an oracle.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import subprocess
@@ -322,6 +324,95 @@ def test_bad_requests_get_clear_codes(sqlite_server: LineageServer) -> None:
         assert "Traceback" not in info.value.details()
     # the table is still there
     assert s.GetArtifacts(svc.GetArtifactsRequest()).artifacts == []
+
+
+def test_bad_input_mlmd_accepts_is_refused_clearly(sqlite_server: LineageServer) -> None:
+    """Input that would otherwise store bytes where text belongs, or reach the database
+    as SQL it cannot run: INVALID_ARGUMENT, nothing written, every read still works."""
+    s = stub(sqlite_server)
+    type_id = s.PutArtifactType(
+        svc.PutArtifactTypeRequest(artifact_type=pb.ArtifactType(name="T"))
+    ).type_id
+    send = grpc.insecure_channel(sqlite_server.address).unary_unary(
+        "/ml_metadata.MetadataStoreService/PutArtifacts",
+        request_serializer=lambda data: data,
+        response_deserializer=svc.PutArtifactsResponse.FromString,
+    )
+    # proto2 strings are not checked when parsed: put invalid UTF-8 in by hand.
+    for artifact in (
+        pb.Artifact(type_id=type_id, uri="@@@@"),
+        pb.Artifact(type_id=type_id, name="@@@@"),
+        pb.Artifact(type_id=type_id, custom_properties={"k": pb.Value(string_value="@@@@")}),
+        pb.Artifact(type_id=type_id, custom_properties={"@@@@": pb.Value(int_value=1)}),
+    ):
+        request = svc.PutArtifactsRequest(artifacts=[artifact]).SerializeToString()
+        with pytest.raises(grpc.RpcError) as info:
+            send(request.replace(b"@@@@", b"\xed\xa0\x80\xff"))
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "not valid UTF-8" in info.value.details()
+    assert s.GetArtifacts(svc.GetArtifactsRequest()).artifacts == []
+
+    too_complex = [
+        " AND ".join(["uri = 'x'"] * 1500),
+        "".join(f"(id = {i} OR (id > 5 AND " for i in range(60)) + "id = 1" + "))" * 60,
+        "".join("NOT (id = 1 AND " for _ in range(99)) + "id = 1" + ")" * 99,
+    ]
+    for query in too_complex:
+        request = svc.GetArtifactsRequest(options=pb.ListOperationOptions(filter_query=query))
+        with pytest.raises(grpc.RpcError) as info:
+            s.GetArtifacts(request)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+        assert "filter_query" in info.value.details()
+
+    ids = s.PutArtifacts(
+        svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=type_id) for _ in range(3)])
+    ).artifact_ids
+    page = s.GetArtifacts(
+        svc.GetArtifactsRequest(options=pb.ListOperationOptions(max_result_size=1))
+    )
+    token = json.loads(base64.urlsafe_b64decode(page.next_page_token))
+    token["i"] = 10**30  # a token edited by hand: its id no longer fits a column
+    request = svc.GetArtifactsRequest(
+        options=pb.ListOperationOptions(
+            max_result_size=1,
+            next_page_token=base64.urlsafe_b64encode(json.dumps(token).encode()).decode(),
+        )
+    )
+    with pytest.raises(grpc.RpcError) as info:
+        s.GetArtifacts(request)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [a.id for a in s.GetArtifacts(svc.GetArtifactsRequest()).artifacts] == ids
+    assert [t.name for t in s.GetArtifactTypes(svc.GetArtifactTypesRequest()).artifact_types] == [
+        "T"
+    ]
+
+
+def test_lineage_walks_stop_at_mlmds_hop_cap(sqlite_server: LineageServer) -> None:
+    """A huge max_num_hops answers like 100 hops (MLMD's cap), not after 2**62 steps."""
+    s = stub(sqlite_server)
+    a_type = s.PutArtifactType(svc.PutArtifactTypeRequest(artifact_type=pb.ArtifactType(name="A")))
+    e_type = s.PutExecutionType(
+        svc.PutExecutionTypeRequest(execution_type=pb.ExecutionType(name="E"))
+    )
+    [a] = s.PutArtifacts(
+        svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=a_type.type_id)])
+    ).artifact_ids
+    [e] = s.PutExecutions(
+        svc.PutExecutionsRequest(executions=[pb.Execution(type_id=e_type.type_id)])
+    ).execution_ids
+    s.PutEvents(
+        svc.PutEventsRequest(events=[pb.Event(artifact_id=a, execution_id=e, type=pb.Event.INPUT)])
+    )
+    graph = svc.GetLineageGraphRequest()
+    graph.options.stop_conditions.max_num_hops = 2**62
+    found = s.GetLineageGraph(graph, timeout=20).subgraph
+    assert [x.id for x in found.artifacts] == [a] and [x.id for x in found.executions] == [e]
+    for start in ("id > 0", f"id = {a}"):
+        subgraph = svc.GetLineageSubgraphRequest()
+        subgraph.lineage_subgraph_query_options.starting_artifacts.filter_query = start
+        subgraph.lineage_subgraph_query_options.max_num_hops = 2**62
+        found = s.GetLineageSubgraph(subgraph, timeout=20).lineage_subgraph
+        assert [x.id for x in found.executions] == [e]
 
 
 def test_config_precedence(tmp_path: Path) -> None:

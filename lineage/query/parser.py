@@ -483,6 +483,8 @@ def _depth(node: ast.Expr) -> int:
 
 def parse(text: str) -> ast.Expr:
     """Parse ``text`` into an expression tree; raise InvalidArgument if malformed."""
+    if isinstance(text, bytes):  # a proto2 string field that is not valid UTF-8
+        raise _error("the query is not valid UTF-8")
     if not isinstance(text, str):
         raise _error(f"expected a string, got {type(text).__name__}")
     if len(text) > MAX_QUERY_LENGTH:

@@ -60,9 +60,13 @@ def _decode_token(options: ListOptions) -> tuple[Any, int] | None:
         raise InvalidArgument(
             "next_page_token was made for other list options (order or filter_query changed)"
         )
-    if last_value is not None and not isinstance(last_value, int):
+    if not all(_is_int64(v) for v in (last_id, last_value) if v is not None):
         raise InvalidArgument("next_page_token is malformed: pass back a token unchanged")
     return last_value, last_id
+
+
+def _is_int64(value: Any) -> bool:
+    return isinstance(value, int) and -(2**63) <= value < 2**63
 
 
 def validate(options: ListOptions) -> None:

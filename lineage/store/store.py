@@ -36,6 +36,10 @@ from lineage.store.wal import WalCheckpointer
 
 T = TypeVar("T")
 
+# The most hops a lineage walk takes, as MLMD's GetLineageSubgraph: the walk revisits
+# nodes at every depth, so its cost grows with the hops asked for, however few nodes.
+MAX_HOPS = 100
+
 
 @dataclass
 class ArtifactAndEvent:
@@ -172,6 +176,8 @@ class Store:
                     conn.info.pop(nodes.PENDING_TYPES, None)
         except DBAPIError as exc:
             raise _db_error(exc) from None
+        except RecursionError:  # compiling the SQL of a deeply nested filter_query
+            raise InvalidArgument(_TOO_COMPLEX) from None
 
     # --- types -------------------------------------------------------------------
 
@@ -420,34 +426,28 @@ class Store:
                 c, artifacts, reuse_artifact_if_already_exist_by_external_id, now
             )
             execution_ids = nodes.put_nodes(c, EXECUTION, executions, now=now)
-            events = []
-            for execution_index, artifact_index, event in event_edges:
-                if execution_index is None or not 0 <= execution_index < len(execution_ids):
-                    raise OutOfRange(
-                        f"event_edges: execution_index {execution_index} is out of range"
-                    )
-                if artifact_index is None or not 0 <= artifact_index < len(artifact_ids):
-                    raise OutOfRange(
-                        f"event_edges: artifact_index {artifact_index} is out of range"
-                    )
-                if event.execution_id and event.execution_id != execution_ids[execution_index]:
-                    raise InvalidArgument(
-                        "event_edges: event.execution_id does not match execution_index"
-                    )
-                if event.artifact_id and event.artifact_id != artifact_ids[artifact_index]:
-                    raise InvalidArgument(
-                        "event_edges: event.artifact_id does not match artifact_index"
-                    )
-                events.append(
-                    model.Event(
-                        artifact_id=artifact_ids[artifact_index],
-                        execution_id=execution_ids[execution_index],
-                        type=event.type,
-                        path=event.path,
-                        milliseconds_since_epoch=event.milliseconds_since_epoch,
-                    )
+            events = [
+                model.Event(
+                    execution_id=_edge_end(
+                        "execution", execution_index, event.execution_id, execution_ids
+                    ),
+                    artifact_id=_edge_end(
+                        "artifact", artifact_index, event.artifact_id, artifact_ids
+                    ),
+                    type=event.type,
+                    path=event.path,
+                    milliseconds_since_epoch=event.milliseconds_since_epoch,
                 )
-            edges.put_events(c, events, check_nodes=False, now=now)
+                for execution_index, artifact_index, event in event_edges
+            ]
+            # Nodes named by an event's own id (not an index) are checked to exist.
+            edges.put_events(
+                c,
+                events,
+                now=now,
+                known_artifacts=set(artifact_ids),
+                known_executions=set(execution_ids),
+            )
             if context_ids:
                 edges.put_attributions_and_associations(
                     c,
@@ -484,7 +484,7 @@ class Store:
             if seed_ids
             else _start_filter(EXECUTION, options.starting_executions),
             seed_ids=seed_ids,
-            max_hops=options.max_num_hops,
+            max_hops=min(options.max_num_hops, MAX_HOPS),
             direction=options.direction,
             stop_artifacts=_filter(ARTIFACT, options.ending_artifacts),
             stop_executions=_filter(EXECUTION, options.ending_executions),
@@ -515,7 +515,7 @@ class Store:
         start = _filter(ARTIFACT, list_options.filter_query)
         spec = graph.Walk(
             start_artifacts=start if start is not None else ARTIFACT.table.c.id.is_not(None),
-            max_hops=hops,
+            max_hops=min(hops, MAX_HOPS),
             direction=graph.BIDIRECTIONAL,
             keep_artifacts=_filter(ARTIFACT, options.boundary_artifacts),
             keep_executions=_filter(EXECUTION, options.boundary_executions),
@@ -538,6 +538,22 @@ class Store:
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def _edge_end(kind: str, index: int | None, given_id: int | None, written: Sequence[int]) -> int:
+    """The node at one end of a ``put_lineage_subgraph`` event edge, as MLMD finds it:
+    by its index into the call's nodes, else by the event's own id (a stored node)."""
+    if index is None:
+        if not given_id:
+            raise InvalidArgument(
+                f"event_edges: an edge needs {kind}_index or event.{kind}_id to name its {kind}"
+            )
+        return given_id
+    if not 0 <= index < len(written):
+        raise OutOfRange(f"event_edges: {kind}_index {index} is out of range")
+    if given_id and given_id != written[index]:
+        raise InvalidArgument(f"event_edges: event.{kind}_id does not match {kind}_index")
+    return written[index]
 
 
 def _kind_of_type(t: model.AnyType) -> NodeKind:
@@ -582,8 +598,23 @@ def _retryable(exc: OperationalError) -> bool:
     )
 
 
+# What the databases say when a statement is too deeply nested for their parser.
+_TOO_COMPLEX_ERRORS = (
+    "parser stack overflow",  # SQLite
+    "expression tree is too large",  # SQLite
+    "stack depth limit exceeded",  # PostgreSQL
+    "thread stack overrun",  # MySQL
+)
+_TOO_COMPLEX = (
+    "filter_query: the query is too complex for the database (too deeply nested or too "
+    "many conditions); simplify it"
+)
+
+
 def _db_error(exc: DBAPIError) -> Exception:
     text = str(exc.orig).lower()
+    if any(words in text for words in _TOO_COMPLEX_ERRORS):
+        return InvalidArgument(_TOO_COMPLEX)
     if exc.connection_invalidated or "connection" in text or "could not connect" in text:
         return Unavailable("the metadata database is unreachable; retry later")
     if _retryable(exc) if isinstance(exc, OperationalError) else False:

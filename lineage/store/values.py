@@ -11,7 +11,7 @@ import base64
 import math
 from typing import Any
 
-from google.protobuf import any_pb2, json_format, struct_pb2
+from google.protobuf import any_pb2, struct_pb2
 from google.protobuf.message import DecodeError
 
 from lineage.errors import InvalidArgument
@@ -42,7 +42,25 @@ def encode_struct(data: dict[str, Any]) -> str:
 def decode_struct(text: str) -> StructValue:
     message = struct_pb2.Struct()
     message.ParseFromString(base64.b64decode(text[len(STRUCT_PREFIX) :]))
-    return StructValue(json_format.MessageToDict(message))
+    return StructValue(struct_to_dict(message))
+
+
+def struct_to_dict(message: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as plain Python data, as ``json_format.MessageToDict`` gives it, except
+    that NaN and infinite numbers stay floats (MessageToDict refuses them, MLMD keeps
+    them: a struct is stored as its serialized bytes)."""
+    return {key: _plain(value) for key, value in message.fields.items()}
+
+
+def _plain(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return struct_to_dict(value.struct_value)
+    if kind == "list_value":
+        return [_plain(item) for item in value.list_value.values]
+    if kind is None or kind == "null_value":
+        return None
+    return getattr(value, kind)
 
 
 def encode_proto(value: ProtoValue) -> bytes:

@@ -17,6 +17,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage import model
 from lineage.errors import InvalidArgument
+from lineage.store.values import struct_to_dict
 
 _VALUE_FIELDS = {
     "int_value": model.PropertyType.INT,
@@ -28,6 +29,26 @@ _VALUE_FIELDS = {
 }
 
 
+# --- text -----------------------------------------------------------------------------
+
+
+def _text(what: str, data: Any) -> Any:
+    """A field as given, unless it is a string that is not valid UTF-8: MLMD's messages
+    are proto2, whose parser passes such a string on as bytes, and bytes stored where
+    text belongs would break every later read of the row."""
+    if isinstance(data, bytes):
+        raise InvalidArgument(f"{what} is not valid UTF-8")
+    return data
+
+
+def _items(field: Any, what: str) -> list[tuple[str, Any]]:
+    """The entries of a map field keyed by name (a key that is not UTF-8 is refused)."""
+    try:
+        return list(field.items())
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"{what}: a name is not valid UTF-8") from None
+
+
 # --- values ---------------------------------------------------------------------------
 
 
@@ -37,12 +58,12 @@ def value_from_pb(name: str, message: pb.Value) -> model.Value:
         raise InvalidArgument(f"property {name!r} has no value set")
     kind = _VALUE_FIELDS[which]
     if kind == model.PropertyType.STRUCT:
-        return model.Value(kind, model.StructValue(json_format.MessageToDict(message.struct_value)))
+        return model.Value(kind, model.StructValue(struct_to_dict(message.struct_value)))
     if kind == model.PropertyType.PROTO:
         return model.Value(
             kind, model.ProtoValue(message.proto_value.type_url, message.proto_value.value)
         )
-    return model.Value(kind, getattr(message, which))
+    return model.Value(kind, _text(f"property {name!r}", getattr(message, which)))
 
 
 def value_to_pb(value: model.Value, target: pb.Value) -> None:
@@ -63,7 +84,7 @@ def value_to_pb(value: model.Value, target: pb.Value) -> None:
 
 
 def _props_from_pb(field: Any) -> dict[str, model.Value]:
-    return {name: value_from_pb(name, v) for name, v in field.items()}
+    return {name: value_from_pb(name, v) for name, v in _items(field, "properties")}
 
 
 def _props_to_pb(props: dict[str, model.Value], field: Any) -> None:
@@ -90,7 +111,9 @@ def _scalar_fields(cls: type) -> tuple[str, ...]:
 
 def node_from_pb(message: Any, cls: type) -> Any:
     values: dict[str, Any] = {
-        name: getattr(message, name) for name in _scalar_fields(cls) if message.HasField(name)
+        name: _text(name, getattr(message, name))
+        for name in _scalar_fields(cls)
+        if message.HasField(name)
     }
     values["properties"] = _props_from_pb(message.properties)
     values["custom_properties"] = _props_from_pb(message.custom_properties)
@@ -145,13 +168,13 @@ def type_from_pb(message: Any, cls: type) -> Any:
                 name: model.PropertyType(data_type)
                 if data_type in model.PropertyType._value2member_map_
                 else data_type
-                for name, data_type in message.properties.items()
+                for name, data_type in _items(message.properties, "type properties")
             }
         elif f.name in ("input_type", "output_type"):
             if message.HasField(f.name):
                 values[f.name] = _struct_type_to_json(getattr(message, f.name))
         elif message.HasField(f.name):
-            values[f.name] = getattr(message, f.name)
+            values[f.name] = _text(f.name, getattr(message, f.name))
     return cls(**values)
 
 
@@ -194,7 +217,7 @@ def event_from_pb(m: pb.Event) -> model.Event:
             if which == "index":
                 path.append(model.PathStep(index=step.index))
             elif which == "key":
-                path.append(model.PathStep(key=step.key))
+                path.append(model.PathStep(key=_text("an event path key", step.key)))
             else:
                 raise InvalidArgument("an event path step must set index or key")
     return model.Event(

@@ -24,6 +24,7 @@ from lineage.server.grpc_status import guarded
 from lineage.server.mlmd import convert as cv
 from lineage.store.paging import ListOptions
 from lineage.store.store import (
+    MAX_HOPS,
     ArtifactAndEvent,
     EdgeMask,
     GraphOptions,
@@ -178,6 +179,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         ts = _found(
             store.get_types_by_external_ids("artifact", list(request.external_ids)),
             "artifact types with the given external ids",
+            asked=bool(request.external_ids),
         )
         return svc.GetArtifactTypesByExternalIdsResponse(
             artifact_types=[cv.artifact_type_to_pb(t) for t in ts]
@@ -188,6 +190,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         ts = _found(
             store.get_types_by_external_ids("execution", list(request.external_ids)),
             "execution types with the given external ids",
+            asked=bool(request.external_ids),
         )
         return svc.GetExecutionTypesByExternalIdsResponse(
             execution_types=[cv.execution_type_to_pb(t) for t in ts]
@@ -198,6 +201,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         ts = _found(
             store.get_types_by_external_ids("context", list(request.external_ids)),
             "context types with the given external ids",
+            asked=bool(request.external_ids),
         )
         return svc.GetContextTypesByExternalIdsResponse(
             context_types=[cv.context_type_to_pb(t) for t in ts]
@@ -413,6 +417,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         found = _found(
             store.get_nodes_by_external_ids("artifact", list(request.external_ids)),
             "artifacts with the given external ids",
+            asked=bool(request.external_ids),
         )
         return svc.GetArtifactsByExternalIdsResponse(
             artifacts=[cv.artifact_to_pb(a) for a in found]
@@ -423,6 +428,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         found = _found(
             store.get_nodes_by_external_ids("execution", list(request.external_ids)),
             "executions with the given external ids",
+            asked=bool(request.external_ids),
         )
         return svc.GetExecutionsByExternalIdsResponse(
             executions=[cv.execution_to_pb(e) for e in found]
@@ -433,6 +439,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         found = _found(
             store.get_nodes_by_external_ids("context", list(request.external_ids)),
             "contexts with the given external ids",
+            asked=bool(request.external_ids),
         )
         return svc.GetContextsByExternalIdsResponse(contexts=[cv.context_to_pb(c) for c in found])
 
@@ -548,7 +555,8 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             starting_executions=o.starting_executions.filter_query
             if which == "starting_executions"
             else None,
-            max_num_hops=o.max_num_hops,
+            # Unset: as far as MLMD goes.
+            max_num_hops=o.max_num_hops if o.HasField("max_num_hops") else MAX_HOPS,
             direction=o.direction or 3,
         )
         if o.HasField("ending_artifacts"):
@@ -573,9 +581,10 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         return response
 
 
-def _found(items: list[Any], what: str) -> list[Any]:
-    """MLMD answers NOT_FOUND, not an empty list, for these lookups when nothing matches."""
-    if not items:
+def _found(items: list[Any], what: str, *, asked: bool = True) -> list[Any]:
+    """MLMD answers NOT_FOUND, not an empty list, for these lookups when nothing matches
+    (but an empty list when nothing was ``asked`` for: no external ids)."""
+    if not items and asked:
         raise NotFound(f"no {what} found")
     return items
 
