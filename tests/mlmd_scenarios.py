@@ -292,6 +292,23 @@ def executions_and_contexts(s: Any, rec: Any) -> None:
     )
     rec("after rename", lambda: s.get_contexts_by_id([cids[1]]))
 
+    # An artifact's or execution's name stays as first written: MLMD ignores the name of
+    # an update (renamed, cleared, set later, masked), silently.
+    _names_stay(rec, s.put_artifacts, s.get_artifacts_by_id, lambda **k: _artifact(a, **k))
+    _names_stay(
+        rec, s.put_executions, s.get_executions_by_id, lambda **k: pb.Execution(type_id=e, **k)
+    )
+
+
+def _names_stay(rec: Any, put: Any, get: Any, make: Any) -> None:
+    [named] = put([make(name="first")])
+    [unnamed] = put([make()])
+    rec("rename", lambda: put([make(id=named, name="second")]))
+    rec("name cleared", lambda: put([make(id=named)]))
+    rec("name masked", lambda: put([make(id=named, name="m")], field_mask_paths=["name"]))
+    rec("name set later", lambda: put([make(id=unnamed, name="late")]))
+    rec("names kept", lambda: [n.name for n in get([named, unnamed])])
+
 
 @scenario
 def events_and_links(s: Any, rec: Any) -> None:

@@ -28,6 +28,10 @@ class NodeKind:
     type_class: type
     # Node columns besides id/type_id/name/external_id/times, as (model field, column).
     extra_fields: tuple[str, ...]
+    # Whether an update may change a node's name. MLMD keeps an artifact's or an
+    # execution's name as first written (an update's name is ignored, silently); a
+    # context's name may change but never be empty.
+    renamable: bool = False
 
     @property
     def owner(self) -> Column:
@@ -66,6 +70,7 @@ CONTEXT = NodeKind(
     node_class=model.Context,
     type_class=model.ContextType,
     extra_fields=(),
+    renamable=True,
 )
 
 KINDS: dict[str, NodeKind] = {k.name: k for k in (ARTIFACT, EXECUTION, CONTEXT)}

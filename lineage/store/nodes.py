@@ -350,14 +350,15 @@ def update_node(
     target.properties = dict(stored.properties)
     target.custom_properties = dict(stored.custom_properties)
     plain_fields = ["name", "external_id", *kind.extra_fields]
+    given_fields = [f for f in plain_fields if f != "name" or kind.renamable]
     if not mask:
-        for f in plain_fields:
+        for f in given_fields:
             setattr(target, f, getattr(node, f))
         target.properties = dict(node.properties)
         target.custom_properties = dict(node.custom_properties)
     else:
         plain, props, custom, all_props, all_custom = _mask_fields(kind, mask)
-        for f in plain & set(plain_fields):
+        for f in plain & set(given_fields):
             setattr(target, f, getattr(node, f))
         if all_props:
             target.properties = dict(node.properties)
