@@ -46,6 +46,10 @@ class Unavailable(LineageError):
     code = "UNAVAILABLE"
 
 
+class Unimplemented(LineageError):
+    code = "UNIMPLEMENTED"
+
+
 class Internal(LineageError):
     code = "INTERNAL"
 

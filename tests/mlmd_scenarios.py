@@ -712,3 +712,80 @@ def put_lineage_subgraph(s: Any, rec: Any) -> None:
         ),
         PUT_SUBGRAPH,
     )
+
+
+@scenario
+def edge_requests(s: Any, rec: Any) -> None:
+    """Requests at the edges of what MLMD accepts: empty names, built-in types, odd
+    filters and masks. MLMD's answer (a result or an error class) is the expected one."""
+    a, e, c = _types(s)
+    [aid] = s.put_artifacts([_artifact(a, uri="edge", name="edge")])
+    [eid] = s.put_executions([pb.Execution(type_id=e)])
+    L = mlmd.ListOptions
+    rec("artifacts by empty type", lambda: s.get_artifacts_by_type(""))
+    rec("executions by empty type", lambda: s.get_executions_by_type(""))
+    rec("contexts by empty type", lambda: s.get_contexts_by_type(""))
+    rec("artifact by empty type and name", lambda: s.get_artifact_by_type_and_name("", "edge"))
+    rec("artifact by type and empty name", lambda: s.get_artifact_by_type_and_name("Dataset", ""))
+    rec("execution by empty type", lambda: s.get_execution_by_type_and_name("", "x"))
+    rec("context by empty name", lambda: s.get_context_by_type_and_name("Run", ""))
+    rec("empty artifact type name", lambda: s.get_artifact_type(""))
+    rec("empty execution type name", lambda: s.get_execution_type(""))
+    rec("empty context type name", lambda: s.get_context_type(""))
+    rec("built-in artifact types by id", lambda: s.get_artifact_types_by_id([1, 2, 3, 4, a, a]))
+    rec("built-in execution types by id", lambda: s.get_execution_types_by_id([5, 9, e]))
+    not_all = svc.PutArtifactTypeRequest(
+        artifact_type=pb.ArtifactType(name="Loose"), all_fields_match=False
+    )
+    rec("put type, all_fields_match false", lambda: raw(s, "PutArtifactType", not_all))
+    rec("whitespace filter", lambda: s.get_artifacts(list_options=L(filter_query="   ")))
+    rec(
+        "event type out of enum",
+        lambda: s.get_artifacts(list_options=L(filter_query="events_0.type = 99")),
+    )
+    rec(
+        "state out of enum",
+        lambda: s.get_artifacts(list_options=L(filter_query="state IN (LIVE, 99)")),
+    )
+    empty_start = pb.LineageSubgraphQueryOptions(max_num_hops=2)
+    empty_start.starting_artifacts.filter_query = ""
+    rec("lineage from empty filter", lambda: s.get_lineage_subgraph(empty_start))
+    start = pb.LineageSubgraphQueryOptions(max_num_hops=2)
+    start.starting_artifacts.filter_query = f"id = {aid}"
+    rec(
+        "lineage with unknown read mask",
+        lambda: s.get_lineage_subgraph(start, field_mask_paths=["artifacts", "nonsense"]),
+    )
+    rec(
+        "update with unknown mask path",
+        lambda: s.put_artifacts(
+            [_artifact(a, id=aid, uri="edge2")], field_mask_paths=["uri", "nonsense"]
+        ),
+    )
+    rec("after unknown mask path", lambda: s.get_artifacts_by_id([aid]))
+    rec(
+        "update with unknown mask paths only",
+        lambda: s.put_artifacts([_artifact(a, id=aid, uri="edge3")], field_mask_paths=["nope"]),
+    )
+    rec("after unknown mask paths only", lambda: s.get_artifacts_by_id([aid]))
+    rec(
+        "lineage with unknown read mask only",
+        lambda: s.get_lineage_subgraph(start, field_mask_paths=["nonsense"]),
+    )
+    rec("built-in type by name", lambda: s.get_artifact_type("mlmd.Dataset"))
+    rec("built-in types by id, in the order asked", lambda: s.get_artifact_types_by_id([a, 1, a]))
+    empty_filter = svc.GetArtifactsRequest()
+    empty_filter.options.filter_query = ""
+    rec("empty filter set", lambda: raw(s, "GetArtifacts", empty_filter))
+    step_less = pb.Event(artifact_id=aid, execution_id=eid, type=pb.Event.INPUT)
+    step_less.path.steps.add()
+    rec("event with an empty path step", lambda: s.put_events([step_less]))
+    rec("events after", lambda: s.get_events_by_execution_ids([eid]))
+    rec(
+        "artifacts by context without id",
+        lambda: raw(s, "GetArtifactsByContext", svc.GetArtifactsByContextRequest()),
+    )
+    rec(
+        "executions by context without id",
+        lambda: raw(s, "GetExecutionsByContext", svc.GetExecutionsByContextRequest()),
+    )

@@ -875,6 +875,8 @@ BAD = [
     Bad(A, "name IS TRUE", "IS TRUE needs a condition or a boolean"),
     Bad(A, "state = BOGUS", "unknown state 'BOGUS' at line 1, column 9"),
     Bad(A, "state IN (LIVE, BOGUS)", "unknown state 'BOGUS'"),
+    Bad(A, "state = 99", "99 is not a state at line 1, column 9"),
+    Bad(A, "events_e.type IN (INPUT, 99)", "99 is not a"),
     Bad(A, "state = 'LIVE'", "expected an integer after '='"),
     Bad(A, "state < LIVE", "unknown attribute 'LIVE'"),
     Bad(A, "events_e.type = BOGUS", "unknown event type 'BOGUS'"),

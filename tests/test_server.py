@@ -310,10 +310,6 @@ def test_bad_requests_get_clear_codes(sqlite_server: LineageServer) -> None:
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
         ),
-        (
-            lambda: s.GetArtifactsByType(svc.GetArtifactsByTypeRequest()),
-            grpc.StatusCode.INVALID_ARGUMENT,
-        ),
         (lambda: s.PutExecution(svc.PutExecutionRequest()), grpc.StatusCode.INVALID_ARGUMENT),
     ]
     for call, code in cases:

@@ -433,6 +433,17 @@ class _Compiler:
                     f"unknown {attr.enum_name} '{word}' at {e.where} "
                     f"(one of {', '.join(attr.enum_values)})"
                 ) from None
+        if (
+            isinstance(e, ast.Literal)
+            and e.kind == "int"
+            and e.value not in attr.enum_values.values()
+        ):
+            # A number stands for the value it names (an extension of MLMD's language,
+            # which takes names only); one that names no value is a mistake.
+            raise _error(
+                f"{e.text} is not a {attr.enum_name} at {e.where} "
+                f"(one of {', '.join(f'{n} = {v}' for n, v in attr.enum_values.items())})"
+            )
         return self.check(e)
 
     @staticmethod

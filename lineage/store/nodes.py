@@ -302,7 +302,7 @@ def _mask_fields(
     for path in mask:
         head, _, rest = path.partition(".")
         if head not in _MASKABLE[kind.name]:
-            raise InvalidArgument(f"field_mask_paths: {path!r} is not a field of {kind.title}")
+            continue  # not a field of the kind: ignored, as MLMD ignores it
         if head == "properties":
             if rest:
                 props.add(rest)

@@ -156,9 +156,8 @@ def _user_types(conn: Connection, kind: NodeKind, include_simple: bool = False) 
 
 
 def get_type(conn: Connection, kind: NodeKind, name: str, version: str | None = None) -> Any:
-    if not name:
-        raise InvalidArgument("type_name is empty")
-    for t in _user_types(conn, kind):
+    # MLMD's seeded simple types (mlmd.Dataset, ...) are found by name too.
+    for t in _user_types(conn, kind, include_simple=True):
         if t.name == name and t.version == (version or None):
             return type_catalog.copy_type(t)
     raise NotFound(
@@ -174,13 +173,11 @@ def get_types(conn: Connection, kind: NodeKind, *, include_simple: bool = False)
 def get_types_by_id(conn: Connection, kind: NodeKind, ids: Sequence[int]) -> list[Any]:
     if not ids:
         return []
+    # As MLMD: in the order asked, repeats repeated, MLMD's simple types included,
+    # unknown ids and types of another kind left out.
     snapshot = type_catalog.snapshot(conn)
-    found = []
-    for type_id in sorted(set(ids)):
-        t = snapshot.of_kind(int(kind.type_kind), int(type_id))
-        if t is not None and t.id not in SIMPLE_TYPE_IDS:
-            found.append(type_catalog.copy_type(t))
-    return found
+    found = (snapshot.of_kind(int(kind.type_kind), int(type_id)) for type_id in ids)
+    return [type_catalog.copy_type(t) for t in found if t is not None]
 
 
 def get_types_by_external_ids(

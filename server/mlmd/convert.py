@@ -218,8 +218,7 @@ def event_from_pb(m: pb.Event) -> model.Event:
                 path.append(model.PathStep(index=step.index))
             elif which == "key":
                 path.append(model.PathStep(key=_text("an event path key", step.key)))
-            else:
-                raise InvalidArgument("an event path step must set index or key")
+            # A step that sets neither names nothing: dropped, as MLMD drops it.
     return model.Event(
         artifact_id=m.artifact_id if m.HasField("artifact_id") else None,
         execution_id=m.execution_id if m.HasField("execution_id") else None,

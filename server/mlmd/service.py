@@ -19,7 +19,7 @@ from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from lineage import model
-from lineage.errors import InvalidArgument, NotFound
+from lineage.errors import InvalidArgument, NotFound, Unimplemented
 from lineage.server.grpc_status import guarded
 from lineage.server.mlmd import convert as cv
 from lineage.store.paging import ListOptions
@@ -70,6 +70,8 @@ def list_options_from_pb(o: pb.ListOperationOptions) -> ListOptions:
         raise InvalidArgument(
             f"order_by_field.field {field} is not one of CREATE_TIME, LAST_UPDATE_TIME, ID"
         )
+    if o.filter_query and not o.filter_query.strip():
+        raise InvalidArgument("filter_query is blank: leave it unset to list everything")
     return ListOptions(
         max_result_size=o.max_result_size,
         order_by=names[field],
@@ -80,6 +82,8 @@ def list_options_from_pb(o: pb.ListOperationOptions) -> ListOptions:
 
 
 def _type_flags(request: Any) -> dict[str, bool]:
+    if not request.all_fields_match:
+        raise Unimplemented("all_fields_match = false is not supported (nor by MLMD)")
     return {"can_add_fields": request.can_add_fields, "can_omit_fields": request.can_omit_fields}
 
 
@@ -349,9 +353,9 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         return svc.GetContextsByIDResponse(contexts=[cv.context_to_pb(c) for c in found])
 
     def _by_type(self, store: Store, kind: str, request: Any) -> tuple[list[Any], str | None]:
-        if not request.type_name:
-            raise InvalidArgument("type_name is empty")
         options = list_options(request)
+        if not request.type_name:
+            return [], None  # no type has an empty name (MLMD: an empty list)
         if options is None:
             # No options: every node of the type, as MLMD does.
             return store.list_all(
@@ -569,16 +573,18 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             raise InvalidArgument(
                 "lineage_subgraph_query_options: set starting_artifacts or starting_executions"
             )
-        known = {f.name for f in pb.LineageGraph.DESCRIPTOR.fields}
+        if not getattr(o, which).filter_query.strip():
+            raise InvalidArgument(f"{which}.filter_query is empty: say which nodes to start from")
         paths = set(request.read_mask.paths)
-        unknown = paths - known
-        if unknown:
-            raise InvalidArgument(f"read_mask: unknown field(s) {', '.join(sorted(unknown))}")
-        mask = EdgeMask(paths) if paths else EdgeMask()
+        # Paths naming no part of a LineageGraph are ignored, as MLMD ignores them.
+        mask = EdgeMask(paths & _GRAPH_PARTS) if paths else EdgeMask()
         response = svc.GetLineageSubgraphResponse()
         graph = store.get_lineage_subgraph(options, mask, details=False)
         cv.lineage_graph_to_pb(graph, response.lineage_subgraph)
         return response
+
+
+_GRAPH_PARTS = frozenset(f.name for f in pb.LineageGraph.DESCRIPTOR.fields)
 
 
 def _found(items: list[Any], what: str, *, asked: bool = True) -> list[Any]:
@@ -612,14 +618,14 @@ def _page(response: Any, token: str | None) -> Any:
 
 def _by_type_and_name(store: Store, kind: str, request: Any, name: str) -> Any:
     if not request.type_name or not name:
-        raise InvalidArgument("type_name and the node name must both be given")
+        return None  # nothing has an empty type or node name (MLMD: none found)
     return store.get_node_by_type_and_name(kind, request.type_name, name, _version(request))
 
 
 def _in_context(store: Store, kind: str, request: Any) -> tuple[list[Any], str | None]:
-    if not request.HasField("context_id"):
-        raise InvalidArgument("context_id is missing")
     options = list_options(request)
+    if not request.HasField("context_id"):
+        return [], None  # no context asked for (MLMD: an empty list)
     if options is None:
         return store.list_all(kind, context_id=request.context_id), None
     return store.list_nodes(kind, options, context_id=request.context_id)
