@@ -11,6 +11,7 @@ from grpc_reflection.v1alpha import reflection
 from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
+from lineage.server.grpc_decoding import RequestDecoding
 from lineage.server.mlmd.service import MetadataStoreService
 from lineage.store.store import Store
 
@@ -43,7 +44,11 @@ def build_grpc_server(
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.so_reuseport", 0),
     ]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers),
+        options=options,
+        interceptors=[RequestDecoding()],
+    )
     svc_grpc.add_MetadataStoreServiceServicer_to_server(
         MetadataStoreService(StoreHandle(store)), server
     )

@@ -282,6 +282,16 @@ def test_grpc_upload_refusals_store_nothing(served: Served) -> None:
         [*upload_requests(chunks), pb.UploadBlobRequest(header=pb.UploadHeader())]
     )
     assert two_headers.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # a message that does not parse (not grpc's INTERNAL "Exception deserializing request!")
+    raw_upload = grpc.insecure_channel(served.server.address).stream_unary(
+        "/lineage.v1.LineageService/UploadBlob",
+        request_serializer=lambda data: data,
+        response_deserializer=pb.UploadBlobResponse.FromString,
+    )
+    header = pb.UploadBlobRequest(header=pb.UploadHeader(size=-1)).SerializeToString()
+    garbled = rpc_error(lambda: raw_upload(iter([header, b"\xff\xff\xff"]), timeout=30))
+    assert garbled.code() == grpc.StatusCode.INVALID_ARGUMENT, garbled.details()
+    assert "not a valid message" in garbled.details()
 
     assert sha not in served.content_objects()
     assert sha not in served.blob_rows()

@@ -347,6 +347,18 @@ def test_bad_input_mlmd_accepts_is_refused_clearly(sqlite_server: LineageServer)
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "not valid UTF-8" in info.value.details()
     assert s.GetArtifacts(svc.GetArtifactsRequest()).artifacts == []
+    # Bytes that are no message, and a Struct nested past protobuf's parsing limit: the
+    # client's mistake (INVALID_ARGUMENT, as MLMD), not grpc's INTERNAL.
+    deep = svc.PutArtifactsRequest(artifacts=[pb.Artifact(type_id=type_id)])
+    value = deep.artifacts[0].custom_properties["deep"].struct_value
+    for _ in range(60):
+        value = value.fields["a"].struct_value
+    for request in (b"\xff\xff\xff\xff", deep.SerializeToString()):
+        with pytest.raises(grpc.RpcError) as info:
+            send(request)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+        assert "PutArtifacts: the request is not a valid message" in info.value.details()
+    assert s.GetArtifacts(svc.GetArtifactsRequest()).artifacts == []
 
     too_complex = [
         " AND ".join(["uri = 'x'"] * 1500),
