@@ -263,6 +263,19 @@ class Store:
     def get_nodes_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
         return self.read(lambda c: nodes.load_by_ids(c, KINDS[kind], ids))
 
+    def get_nodes_and_types_by_id(
+        self, kind: str, ids: Sequence[int]
+    ) -> tuple[list[Any], list[Any]]:
+        """The nodes with these ids and their types (each once, by id), in one read."""
+        node_kind = KINDS[kind]
+
+        def work(c: Connection) -> tuple[list[Any], list[Any]]:
+            found = nodes.load_by_ids(c, node_kind, ids)
+            type_ids = sorted({n.type_id for n in found})
+            return found, types.get_types_by_id(c, node_kind, type_ids)
+
+        return self.read(work)
+
     def list_nodes(
         self,
         kind: str,

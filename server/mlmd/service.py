@@ -335,12 +335,15 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
     @rpc
     def GetArtifactsByID(self, request: Any, store: Store) -> Any:
-        found = store.get_nodes_by_id("artifact", list(request.artifact_ids))
-        response = svc.GetArtifactsByIDResponse(artifacts=[cv.artifact_to_pb(a) for a in found])
-        if request.populate_artifact_types:
-            types = store.get_types_by_id("artifact", sorted({a.type_id for a in found}))
-            response.artifact_types.extend(cv.artifact_type_to_pb(t) for t in types)
-        return response
+        ids = list(request.artifact_ids)
+        if not request.populate_artifact_types:
+            found = store.get_nodes_by_id("artifact", ids)
+            return svc.GetArtifactsByIDResponse(artifacts=[cv.artifact_to_pb(a) for a in found])
+        found, types = store.get_nodes_and_types_by_id("artifact", ids)
+        return svc.GetArtifactsByIDResponse(
+            artifacts=[cv.artifact_to_pb(a) for a in found],
+            artifact_types=[cv.artifact_type_to_pb(t) for t in types],
+        )
 
     @rpc
     def GetExecutionsByID(self, request: Any, store: Store) -> Any:
