@@ -60,7 +60,7 @@ def _open_store(database_url: str | None, data_dir: str) -> Any:
             )
         database_url = default_database_url(data_dir)
     try:
-        engine = make_engine(database_url)
+        engine = make_engine(database_url, existing=True)
     except LineageError as exc:
         raise ReportError(exc.message) from None
     _check_schema(engine, database_url)

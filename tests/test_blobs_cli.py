@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import click
@@ -87,6 +88,7 @@ def test_settings_from_the_environment(setup) -> None:  # type: ignore[no-untype
 
 
 def test_database_without_schema_is_a_clear_error(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "empty.sqlite").close()
     result = CliRunner().invoke(
         gc_command,
         [
@@ -100,7 +102,19 @@ def test_database_without_schema_is_a_clear_error(tmp_path: Path) -> None:
     assert "lineage migrate" in result.output
 
 
+def test_missing_database_is_a_clear_error_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "none" / "db.sqlite"
+    result = CliRunner().invoke(
+        gc_command,
+        ["--database-url", f"sqlite:///{missing}", "--blob-store", str(tmp_path / "b")],
+    )
+    assert result.exit_code == 2
+    assert f"no SQLite database at {missing}" in result.output
+    assert list(tmp_path.iterdir()) == []  # neither a new empty database nor a blob directory
+
+
 def test_unreachable_blob_store_is_a_clear_error(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "db.sqlite").close()
     result = CliRunner().invoke(
         gc_command,
         [

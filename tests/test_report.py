@@ -136,6 +136,7 @@ def test_report_database_and_output_errors_are_clear(data: UIData, tmp_path: Pat
         (["--database-url", "garbage"], "not a database URL: 'garbage'"),
         (["--database-url", "nosuchdb://x"], "unsupported database 'nosuchdb'"),
         (["--database-url", f"sqlite:///{empty}"], "is not a Lineage database"),
+        (["--database-url", f"sqlite:///{tmp_path / 'none.sqlite'}"], "no SQLite database at"),
         (
             ["--data-dir", str(data.data_dir), "-o", str(tmp_path / "no-dir" / "r.html")],
             f"cannot write {tmp_path / 'no-dir' / 'r.html'}",
@@ -146,3 +147,4 @@ def test_report_database_and_output_errors_are_clear(data: UIData, tmp_path: Pat
         assert message in result.output and result.exception is not None
         assert isinstance(result.exception, SystemExit), (args, result.exception)
     assert not list(tmp_path.rglob("*.html")) and not list(tmp_path.rglob(".*.tmp"))
+    assert not (tmp_path / "none.sqlite").exists()  # a report creates no database

@@ -77,8 +77,8 @@ def gc_command(
     url = database_url or default_database_url(data_dir)
     store_url = blob_store or (Path(data_dir).resolve() / "blobs").as_uri()
     try:
+        engine = make_engine(url, existing=True)  # first: no blob directory for nothing
         store = open_blob_store(store_url, check=True)
-        engine = make_engine(url)
         try:
             inspector = inspect(engine)
             missing = [

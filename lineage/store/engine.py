@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from lineage.errors import InvalidArgument
+from lineage.errors import InvalidArgument, NotFound
 
 DEFAULT_DATA_DIR = Path("lineage-data")
 DEFAULT_DATABASE_FILE = "metadata.sqlite"
@@ -33,13 +33,17 @@ def describe_url(url: str) -> str:
         return "<invalid database URL>"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, existing: bool = False, **kwargs: Any) -> Engine:
+    """An engine for ``url``. With ``existing``, a SQLite file that is not there is an
+    error (NotFound) instead of a new empty database: for commands that only read."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise InvalidArgument(f"not a database URL: {url!r} ({exc})") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        if existing and _is_file(parsed.database) and not Path(str(parsed.database)).exists():
+            raise NotFound(f"no SQLite database at {parsed.database}")
         return _sqlite_engine(url, parsed.database, **kwargs)
     if backend not in ("postgresql", "mysql", "mariadb"):
         raise InvalidArgument(
@@ -64,8 +68,13 @@ def _create_engine(url: str, options: dict[str, Any]) -> Engine:
         ) from None
 
 
+def _is_file(database: str | None) -> bool:
+    """Whether a SQLite URL's database is a plain file path (not memory or a file: URI)."""
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
+
+
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
-    if database and database != ":memory:" and not database.startswith("file:"):
+    if database and _is_file(database):
         directory = Path(database).parent
         try:
             directory.mkdir(parents=True, exist_ok=True)
