@@ -724,6 +724,25 @@ def test_clear_errors_and_nothing_internal(served: Served) -> None:
             "INVALID_ARGUMENT",
             "after must be earlier",
         ),
+        (
+            '{ artifacts(created: {after: "garb"}) { totalCount } }',
+            {},
+            "BAD_USER_INPUT",
+            "DateTime must be an ISO 8601 date and time such as 2026-01-31T12:00:00Z, got 'garb'",
+        ),
+        (
+            "query($t: DateTime) { artifacts(created: {after: $t}) { totalCount } }",
+            {"t": "2024-13-45"},
+            "BAD_USER_INPUT",
+            "DateTime must be an ISO 8601 date and time",
+        ),
+        (
+            'mutation($t: Long) { setCustomProperties(id: "1", remove: ["x"], '
+            "expectedLastUpdateTimeSinceEpoch: $t) { id } }",
+            {"t": "12abc"},
+            "BAD_USER_INPUT",
+            "Long cannot represent '12abc': not a whole number",
+        ),
         ("{ artifacts { nope } }", {}, "GRAPHQL_VALIDATION_FAILED", "Cannot query field 'nope'"),
         ("{ artifacts { totalCount }", {}, "GRAPHQL_VALIDATION_FAILED", "Syntax Error"),
         (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -17,6 +18,7 @@ from lineage.server.graphql.mutation import Mutation
 from lineage.server.graphql.query import Query
 from lineage.server.graphql.subscription import Subscription
 from lineage.server.graphql.types import (
+    DATETIME_SCALAR,
     LONG_SCALAR,
     Artifact,
     ArtifactType,
@@ -43,7 +45,7 @@ def build_schema(**overrides: Any) -> LineageSchema:
         mutation=Mutation,
         subscription=Subscription,
         types=[Artifact, Execution, Context, PipelineRun, ArtifactType, ExecutionType, ContextType],
-        config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
+        config=StrawberryConfig(scalar_map={Long: LONG_SCALAR, datetime: DATETIME_SCALAR}),
         extensions=[*limits.extensions(), ErrorFormatter],
         **overrides,
     )

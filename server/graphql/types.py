@@ -32,12 +32,36 @@ LONG_SCALAR = strawberry.scalar(
     parse_value=lambda v: _parse_long(v),
 )
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Strawberry's own DateTime, with a parse error that says what is expected (its own
+# appends the parser's Python message, e.g. "invalid literal for int() ...").
+DATETIME_SCALAR = strawberry.scalar(
+    name="DateTime",
+    description="Date with time (isoformat)",
+    serialize=datetime.isoformat,
+    parse_value=lambda v: _parse_datetime(v),
+)
+
+
+def _parse_datetime(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else _not_a_datetime(value)
+    except (ValueError, OverflowError):
+        return _not_a_datetime(value)
+
+
+def _not_a_datetime(value: Any) -> datetime:
+    raise ValueError(
+        f"DateTime must be an ISO 8601 date and time such as 2026-01-31T12:00:00Z, got {value!r}"
+    )
 
 
 def _parse_long(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"Long cannot represent {value!r}")
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"Long cannot represent {value!r}: not a whole number") from None
     if not INT64_MIN <= number <= INT64_MAX:
         raise ValueError(f"Long is a 64-bit integer, {value!r} is out of range")
     return number
@@ -809,6 +833,7 @@ class Connection(Generic[T]):
 
 
 __all__ = [
+    "DATETIME_SCALAR",
     "LONG_SCALAR",
     "Artifact",
     "ArtifactState",
