@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -816,6 +817,15 @@ def test_malformed_http_requests_are_400s(served: Served) -> None:
         assert words in r.text, (body[:60], r.text)
     r = served.http.get("/graphql", params={"query": "{ __typename }", "variables": "5"})
     assert r.status_code == 400 and "expected a JSON object" in r.text, r.text
+    # a client that leaves before its body arrived: nothing to answer, nothing in the log
+    with socket.create_connection(("127.0.0.1", served.server.http_port)) as sock:
+        sock.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n" + b'{"query": "'
+        )
+    assert served.http.get("/healthz").status_code == 200
+    time.sleep(0.5)
+    assert "Exception in ASGI application" not in served.server.log_text()
     # a subscription over plain HTTP: told where subscriptions are served
     for method in ("post", "get"):
         r = served.http.request(

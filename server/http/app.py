@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -60,6 +60,20 @@ async def metrics_endpoint(request: Request) -> Response:
     return PlainTextResponse(body, media_type=content_type)
 
 
+class ClientGone:
+    """A client that disconnects before its request body arrived has nobody to answer:
+    the request ends quietly instead of as an "Exception in ASGI application" traceback."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            pass
+
+
 def build_app(store: Store, config: ServerConfig, **extras: Any) -> Starlette:
     """``extras`` (e.g. ``blob_store``) reach the feature modules as ``state.extras``."""
     state = AppState(store=store, config=config, extras=dict(extras))
@@ -78,4 +92,5 @@ def build_app(store: Store, config: ServerConfig, **extras: Any) -> Starlette:
     app = Starlette(routes=routes)
     app.state.lineage = state
     app.add_middleware(metrics.HttpMetricsMiddleware)
+    app.add_middleware(ClientGone)
     return app
