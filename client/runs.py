@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import json
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ from lineage.artifacts import (
 from lineage.model import ExecutionState
 from lineage.steps import (
     CACHED_EXECUTION_ID,
+    OUTPUT_JSON,
     OUTPUTS,
     ArtifactRecord,
     CachedStep,
@@ -406,7 +408,8 @@ class StepContext:
             return
         self.state = "RUNNING"
         running = self._report(int(ExecutionState.RUNNING))
-        self._deliver(running, [])
+        # The first report records the inputs, so it carries the bytes of new ones.
+        self._deliver(running, self._input_uploads())
 
     def finish(self, exc: BaseException | None = None) -> None:
         end = _now_ms()
@@ -427,7 +430,9 @@ class StepContext:
         custom: dict[str, Any] = {}
         if self.return_value is not None:
             try:
-                custom[OUTPUTS] = {"Output": caching.plain_value(self.return_value, "return value")}
+                produced = caching.plain_value(self.return_value, "return value")
+                custom[OUTPUTS] = {"Output": produced}
+                custom[OUTPUT_JSON] = caching.canonical(produced)
             except (TypeError, ValueError):
                 custom[OUTPUTS] = {"Output": repr(self.return_value)[:MAX_ERROR]}
                 self._return_recordable = False
@@ -682,7 +687,16 @@ class StepContext:
             [found] = self._client.transport.resolve([ArtifactRecord(uri=lookup_uri)])
         except errors.Unavailable:
             found = None
-        if found is not None:
+        # A local file or directory counts by its bytes now: recorded ones that differ
+        # (edited since) make a new artifact, as other bytes under the same URI.
+        prepared = (
+            files.prepare_upload(Path(local), self.run.work_dir)
+            if is_local and os.path.exists(local)
+            else None
+        )
+        if found is not None and (
+            prepared is None or (found.blob is not None and found.blob.sha256 == prepared[1])
+        ):
             self._check_type(where, cls, found.schema_title)
             return self._from_record(key, index, found)
         # Not recorded: recorded now, with its bytes, like KFP's importer.
@@ -695,11 +709,11 @@ class StepContext:
         identity: dict[str, Any]
         if is_local:
             path = Path(local)
-            if not path.exists():
+            if prepared is None:
                 raise MissingInputError(
                     f"{where}: {local} does not exist and no artifact has the URI {lookup_uri!r}"
                 )
-            packed, sha, size, archive = files.prepare_upload(path, self.run.work_dir)
+            packed, sha, size, archive = prepared
             if archive:
                 record.custom_properties[files.ARCHIVE_PROPERTY] = archive
             upload = PendingUpload("inputs", -1, str(packed), sha, size, set_uri=False)
@@ -722,14 +736,20 @@ class StepContext:
 
     # -- outputs -----------------------------------------------------------------------
 
-    def _collect_outputs(self) -> tuple[list[StepArtifact], list[PendingUpload]]:
-        outputs: list[StepArtifact] = []
+    def _input_uploads(self) -> list[PendingUpload]:
+        """The bytes of inputs recorded by this step (a local file or directory), each
+        at its position in the report's inputs."""
         uploads: list[PendingUpload] = []
-        missing: list[str] = []
         for i, item in enumerate(self._inputs):
             if item.upload is not None:
                 item.upload.position = i
                 uploads.append(item.upload)
+        return uploads
+
+    def _collect_outputs(self) -> tuple[list[StepArtifact], list[PendingUpload]]:
+        outputs: list[StepArtifact] = []
+        uploads = self._input_uploads()
+        missing: list[str] = []
         for name, artifact in self.outputs.items():
             work = self._work_paths.get(name)
             ref = ref_of(artifact) or ArtifactRef()
@@ -846,15 +866,16 @@ class StepContext:
                 fetch=fetch,
                 ref=ref,
             )
-        produced = cached.custom_properties.get(OUTPUTS)
-        if isinstance(produced, dict) and "Output" in produced:
-            self.return_value = produced["Output"]
+        self.return_value = _cached_return_value(cached.custom_properties)
 
     def _finish_cached(self, cached: CachedStep, end: int) -> None:
         custom: dict[str, Any] = {CACHED_EXECUTION_ID: str(cached.execution_id)}
         produced = cached.custom_properties.get(OUTPUTS)
         if isinstance(produced, dict):
             custom[OUTPUTS] = produced
+        exact = cached.custom_properties.get(OUTPUT_JSON)
+        if isinstance(exact, str):
+            custom[OUTPUT_JSON] = exact
         report = self._report(
             int(ExecutionState.CACHED),
             end_time_ms=end,
@@ -865,7 +886,21 @@ class StepContext:
             custom_properties=custom,
             cache_key=self.cache_key,
         )
-        self._deliver(report, [])
+        self._deliver(report, self._input_uploads())
+
+
+def _cached_return_value(props: Mapping[str, Any]) -> Any:
+    """A cached execution's return value as the step returned it (ints stay ints)."""
+    exact = props.get(OUTPUT_JSON)
+    if isinstance(exact, str):
+        try:
+            return json.loads(exact)
+        except ValueError:
+            pass
+    produced = props.get(OUTPUTS)
+    if isinstance(produced, dict):
+        return produced.get("Output")
+    return None
 
 
 def _download_uri(uri: str) -> Path:

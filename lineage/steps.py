@@ -75,6 +75,8 @@ CACHED_EXECUTION_ID = "cached_execution_id"
 START_TIME = "lineage_start_time_ms"
 END_TIME = "lineage_end_time_ms"
 ERROR_MESSAGE = "lineage_error_message"
+# The return value as JSON: exact where the ``outputs`` struct holds numbers as doubles.
+OUTPUT_JSON = "lineage_output_json"
 # Artifact custom properties written by the blob layer (lineage.blobs.records).
 BLOB_SHA256 = "lineage_sha256"
 BLOB_SIZE = "lineage_size"
@@ -454,6 +456,33 @@ def _link_parent(conn: Connection, child: int, parent: int) -> None:
         edges.put_parent_contexts(conn, [model.ParentContext(child_id=child, parent_id=parent)])
 
 
+def _check_run_pipeline(
+    conn: Connection, run_id: int, pipeline_id: int, pipeline_type: int, report: StepReport
+) -> None:
+    """InvalidArgument if the run (its name is the context's) belongs to another pipeline:
+    run contexts are unique by name, so it would mix both pipelines' steps."""
+    from sqlalchemy import select
+
+    from lineage.store.kinds import CONTEXT
+    from lineage.store.schema import parent_context_table as pc
+
+    table = CONTEXT.table
+    other = conn.execute(
+        select(table.c.name)
+        .join(pc, pc.c.parent_context_id == table.c.id)
+        .where(
+            pc.c.context_id == run_id,
+            table.c.type_id == pipeline_type,
+            table.c.id != pipeline_id,
+        )
+    ).first()
+    if other is not None:
+        raise InvalidArgument(
+            f"run {report.run!r} belongs to pipeline {other.name!r}, not {report.pipeline!r}: "
+            "run names are unique across pipelines; choose another run name"
+        )
+
+
 def _values(props: Mapping[str, Any]) -> dict[str, model.Value]:
     return {name: model.Value.of(value) for name, value in props.items()}
 
@@ -518,7 +547,29 @@ def _find_input(conn: Connection, item: StepArtifact, run_context_id: int | None
         )
     table = ARTIFACT.table
     ids = [int(r.id) for r in conn.execute(select(table.c.id).where(table.c.uri == art.uri))]
+    if art.blob is not None and ids:
+        # Other bytes under the same URI (a local file edited since) are another artifact.
+        ids = _with_sha256(conn, ids, art.blob.sha256)
     return _artifact_in_run(conn, ids, run_context_id)
+
+
+def _with_sha256(conn: Connection, ids: list[int], sha256: str) -> list[int]:
+    """Those of ``ids`` whose recorded bytes have the checksum ``sha256``."""
+    from sqlalchemy import select
+
+    from lineage.store.schema import artifact_property_table as ap
+
+    return [
+        int(r.artifact_id)
+        for r in conn.execute(
+            select(ap.c.artifact_id).where(
+                ap.c.artifact_id.in_(ids),
+                ap.c.name == BLOB_SHA256,
+                ap.c.is_custom_property == 1,
+                ap.c.string_value == sha256.lower(),
+            )
+        )
+    ]
 
 
 def _create_artifact(conn: Connection, art: ArtifactRecord, default_name: str, now: int) -> int:
@@ -617,6 +668,7 @@ def record_step_in(conn: Connection, report: StepReport) -> StepResult:
     run_type = _type_id(conn, CONTEXT, RUN_CONTEXT)
     pipeline_id = _context_id(conn, pipeline_type, report.pipeline, now)
     run_id = _context_id(conn, run_type, report.run, now)
+    _check_run_pipeline(conn, run_id, pipeline_id, pipeline_type, report)
     _link_parent(conn, run_id, pipeline_id)
 
     input_ids: list[int] = []

@@ -207,6 +207,16 @@ def test_invalid_reports_are_refused(store: Store) -> None:
     assert store.list_all("execution") == []
 
 
+def test_a_run_name_belongs_to_one_pipeline(store: Store) -> None:
+    record_step(store, _report("a", COMPLETE, pipeline="alpha", run="nightly"))
+    with pytest.raises(InvalidArgument, match="belongs to pipeline 'alpha'"):
+        record_step(store, _report("b", COMPLETE, pipeline="beta", run="nightly"))
+    record_step(store, _report("c", COMPLETE, pipeline="alpha", run="nightly"))  # joins it
+    [run] = [c for c in store.list_all("context") if c.name == "nightly"]
+    assert len(store.list_all("execution", context_id=run.id)) == 2
+    assert [c.name for c in store.list_all("context") if c.name == "beta"] == []
+
+
 def test_find_cached_step(store: Store) -> None:
     out = StepArtifact("model", ArtifactRecord(uri="u://m", schema_title="system.Model"))
     done = record_step(

@@ -476,6 +476,40 @@ def test_embedded_store_without_server(sdk_env: Path, monkeypatch: pytest.Monkey
         local.close()
 
 
+def test_local_input_counts_by_its_current_bytes(
+    sdk_env: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An input given as a local path is recorded with its bytes, and a file edited since
+    is another artifact: the step runs on the new bytes, never from the old one's cache."""
+    monkeypatch.chdir(sdk_env)
+    source = sdk_env / "table.csv"
+
+    @lineage.step
+    def count(table: Input[Dataset]) -> str:
+        return Path(table.path).read_text()
+
+    seen = []
+    for text in ("a,b\n", "a,b\n", "c,d\n"):
+        source.write_text(text)
+        with lineage.start_run(pipeline="edited", name=f"edited-{len(seen)}"):
+            seen.append(count(table=str(source)))
+    assert [(h.state, h.output) for h in seen] == [
+        ("COMPLETE", "a,b\n"),
+        ("CACHED", "a,b\n"),
+        ("COMPLETE", "c,d\n"),
+    ]
+    from lineage.store.store import Store
+
+    local = Store.open(f"sqlite:///{sdk_env / 'lineage-data' / 'metadata.sqlite'}")
+    try:
+        inputs = [a for a in local.list_all("artifact") if a.uri == str(source)]
+        assert sorted(props(a)["lineage_size"] for a in inputs) == [4, 4]
+        assert len({props(a)["lineage_sha256"] for a in inputs}) == 2
+    finally:
+        local.close()
+
+
 def test_steps_outside_a_run_and_get_artifact(client: Any, store: Any) -> None:
     handle = prepare(rows=2, label="implicit")  # no start_run: the process's own run
     run = lineage.current_run()
@@ -503,3 +537,25 @@ def test_return_values_and_optional_parameters(client: Any, store: Any) -> None:
     assert p["inputs"] == {"tag": None, "sizes": [1.0, 2.0]}
     assert p["outputs"] == {"Output": "{1, 2}"}
     assert "cache_fingerprint" not in p
+
+
+def test_cached_return_value_keeps_its_types(
+    sdk_env: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cache hit returns what the step returned: ints stay ints (the ``outputs`` struct
+    holds numbers as doubles, as KFP's)."""
+    monkeypatch.chdir(sdk_env)
+
+    @lineage.step
+    def sizes(out: Output[Metrics], n: int = 3) -> dict:
+        out.log_metric("n", n)
+        return {"n": n, "parts": [n, 2.5], "ok": True}
+
+    with lineage.start_run(pipeline="typed", name="typed-1"):
+        first = sizes()
+    with lineage.start_run(pipeline="typed", name="typed-2"):
+        again = sizes()
+    assert again.state == "CACHED"
+    assert again.output == first.output == {"n": 3, "parts": [3, 2.5], "ok": True}
+    assert type(again.output["n"]) is int and type(again.output["parts"][0]) is int
