@@ -139,6 +139,119 @@ def test_two_writers_at_once(server: LineageServer) -> None:
     assert len(client.get_events_by_execution_ids([e.id for e in executions])) == 2 * steps
 
 
+def _at_once(work: Any, args: list[Any]) -> list[BaseException]:
+    """Run ``work(arg)`` for every arg in its own thread, all starting together; the
+    exceptions they raised."""
+    barrier = threading.Barrier(len(args))
+    failures: list[BaseException] = []
+
+    def run(arg: Any) -> None:
+        try:
+            barrier.wait(30)
+            work(arg)
+        except BaseException as exc:  # noqa: BLE001 - returned
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return failures
+
+
+def test_updates_of_one_artifact_at_once_neither_fail_nor_mix(server: LineageServer) -> None:
+    """Each update replaces the artifact as a whole: racing ones all succeed and the
+    last one wins, not a mix of their properties (or ALREADY_EXISTS for a property
+    row another update inserted)."""
+    client = server.client()
+    type_id = client.put_artifact_type(pb.ArtifactType(name="Data"))
+    [artifact_id] = client.put_artifacts([pb.Artifact(type_id=type_id, uri="start")])
+
+    def update(writer: int) -> None:
+        c = server.client()
+        for i in range(10):
+            props = {"shared": pb.Value(int_value=i), f"only{writer}": pb.Value(int_value=i)}
+            c.put_artifacts(
+                [
+                    pb.Artifact(
+                        id=artifact_id, type_id=type_id, uri=f"u{writer}", custom_properties=props
+                    )
+                ]
+            )
+
+    assert _at_once(update, list(range(4))) == []
+    [artifact] = client.get_artifacts_by_id([artifact_id])
+    assert sorted(artifact.custom_properties) == sorted(["shared", f"only{artifact.uri[1:]}"])
+
+
+def test_parent_links_added_at_once_never_close_a_cycle(server: LineageServer) -> None:
+    """Links of a ring of contexts, each added by its own writer at once: the last one
+    to check sees the others and is refused, as MLMD refuses a cycle."""
+    client = server.client()
+    type_id = client.put_context_type(pb.ContextType(name="Ring"))
+    for ring in range(3):
+        ids = client.put_contexts(
+            [pb.Context(type_id=type_id, name=f"{ring}-{i}") for i in range(4)]
+        )
+        links = [(ids[i], ids[(i + 1) % len(ids)]) for i in range(len(ids))]
+
+        def link(pair: tuple[int, int]) -> None:
+            server.client().put_parent_contexts(
+                [pb.ParentContext(child_id=pair[0], parent_id=pair[1])]
+            )
+
+        failures = _at_once(link, links)
+        assert [type(f) for f in failures] == [errors.InvalidArgumentError], failures
+        stored = sum(len(client.get_parent_contexts_by_context(i)) for i in ids)
+        assert stored == len(ids) - 1
+
+
+def test_a_read_never_mixes_two_writes(server: LineageServer) -> None:
+    """A page of artifacts read while a writer rewrites them all, again and again, shows
+    each artifact as one write left it (its row and its properties from the same one)."""
+    client = server.client()
+    type_id = client.put_artifact_type(pb.ArtifactType(name="Data", properties={"n": pb.INT}))
+
+    def version(n: int) -> list[Any]:
+        extra = {f"c{j}": pb.Value(string_value="x" * 40) for j in range(5)}
+        return [
+            pb.Artifact(
+                id=i,
+                type_id=type_id,
+                uri=f"v{n}",
+                properties={"n": pb.Value(int_value=n)},
+                custom_properties=extra,
+            )
+            for i in ids
+        ]
+
+    ids = client.put_artifacts([pb.Artifact(type_id=type_id) for _ in range(100)])
+    client.put_artifacts(version(0))
+    stop = threading.Event()
+
+    def write() -> None:
+        c = server.client()
+        n = 0
+        while not stop.is_set():
+            n += 1
+            c.put_artifacts(version(n))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    torn = []
+    try:
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            for a in client.get_artifacts_by_id(ids):
+                if a.uri != f"v{a.properties['n'].int_value}" or len(a.custom_properties) != 5:
+                    torn.append(a)
+    finally:
+        stop.set()
+        writer.join(60)
+    assert torn == []
+
+
 def test_sigterm_mid_writes_loses_nothing(database_url: str, tmp_path: Path) -> None:
     """Writes acknowledged before SIGTERM are all there after a restart, none half done."""
     server = LineageServer(database_url, tmp_path / "data").start()

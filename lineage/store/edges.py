@@ -23,6 +23,7 @@ from lineage.store.schema import (
     attribution_table,
     event_path_table,
     event_table,
+    mlmd_env_table,
     parent_context_table,
 )
 
@@ -245,6 +246,10 @@ def put_parent_contexts(conn: Connection, links: Sequence[model.ParentContext]) 
             )
         if link.child_id == link.parent_id:
             raise InvalidArgument(f"a context cannot be its own parent (id {link.child_id})")
+    # A cycle can close through links other writers are adding: serialize the writers of
+    # parent contexts on the MLMDEnv row, as types.put_type does, so that each one's
+    # cycle check sees the links of the others.
+    conn.execute(select(mlmd_env_table.c.schema_version).with_for_update())
     for link in links:
         if link.child_id in ancestors(conn, link.parent_id):
             raise InvalidArgument(

@@ -119,8 +119,15 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
 
 
 def read_only(engine: Engine) -> Engine:
-    """The same engine, for transactions that only read."""
-    return engine.execution_options(lineage_read_only=True)
+    """The same engine, for transactions that only read.
+
+    A read runs several statements (nodes, then their properties; a lineage walk, then
+    its nodes): on PostgreSQL and MySQL it takes one snapshot for all of them, or a
+    write committing in between would show half of it. SQLite's deferred BEGIN already
+    reads one snapshot."""
+    if is_sqlite(engine):
+        return engine.execution_options(lineage_read_only=True)
+    return engine.execution_options(lineage_read_only=True, isolation_level="REPEATABLE READ")
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -318,6 +318,15 @@ def _mask_fields(
     return plain, props, custom, all_props, all_custom
 
 
+def lock_node(conn: Connection, kind: NodeKind, node_id: int) -> None:
+    """Hold the node's row until the transaction ends, so that a concurrent update of the
+    same node waits and then reads what this one wrote: updates write the difference
+    from the stored node, which must not be stale. SQLite's writers are serial (BEGIN
+    IMMEDIATE), so there it costs no statement."""
+    if conn.dialect.name != "sqlite":  # its writers hold the database: nothing to add
+        conn.execute(select(kind.table.c.id).where(kind.table.c.id == node_id).with_for_update())
+
+
 def update_node(
     conn: Connection,
     kind: NodeKind,
@@ -327,6 +336,7 @@ def update_node(
     mask: Sequence[str] = (),
     abort_if_changed: bool = False,
 ) -> int:
+    lock_node(conn, kind, node.id)
     stored_list = load_by_ids(conn, kind, [node.id])
     if not stored_list:
         raise InvalidArgument(f"Cannot find the given id {node.id}")
