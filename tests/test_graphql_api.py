@@ -436,6 +436,53 @@ def test_run_metrics_table_and_comparison(served: Served) -> None:
     assert "at least one run" in error["message"]
 
 
+def test_run_metrics_keep_same_named_outputs_of_two_steps(served: Served) -> None:
+    """Two steps of a run each write an output called 'metrics' with 'accuracy' (KFP's
+    usual layout): both values get a column; neither hides the other."""
+    types = served.data.types
+    store = Store.open(served.url)
+    try:
+        ctx = model.Context(type_id=types["system.PipelineRun"], name="two-metrics-run")
+        [ctx.id] = store.put_nodes("context", [ctx])
+        for step, accuracy in (("train", 0.91), ("evaluate", 0.87)):
+            store.put_execution(
+                model.Execution(
+                    type_id=types["system.ContainerExecution"],
+                    last_known_state=model.ExecutionState.COMPLETE,
+                    custom_properties={"display_name": model.Value.of(step)},
+                ),
+                [
+                    ArtifactAndEvent(
+                        model.Artifact(
+                            type_id=types["system.Metrics"],
+                            custom_properties={
+                                "display_name": model.Value.of("metrics"),
+                                "accuracy": model.Value.of(accuracy),
+                            },
+                        ),
+                        model.Event(type=model.EventType.OUTPUT),
+                    )
+                ],
+                [ctx],
+            )
+    finally:
+        store.close()
+    got = served.data_of(
+        """query($ids: [ID!]!) {
+          runMetrics(runIds: $ids) { columns rows { values } }
+          compareRuns(runIds: $ids) { metrics { name values } } }""",
+        ids=[str(ctx.id)],
+    )
+    table = got["runMetrics"]
+    assert table["columns"] == ["metrics.accuracy", "metrics.accuracy#2"]
+    assert table["rows"][0]["values"] == [pytest.approx(0.91), pytest.approx(0.87)]
+    compared = {m["name"]: m["values"] for m in got["compareRuns"]["metrics"]}
+    assert compared == {
+        "metrics.accuracy": [pytest.approx(0.91)],
+        "metrics.accuracy#2": [pytest.approx(0.87)],
+    }
+
+
 # --- lineage -------------------------------------------------------------------------------------
 
 LINEAGE = """

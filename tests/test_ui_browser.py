@@ -435,6 +435,37 @@ def test_compare_two_runs(tab: Page, ui: tuple[UIData, str]) -> None:
     assert "prepare.seed" not in page.inner_text("table.compare")
 
 
+def test_a_long_run_name_wraps_instead_of_hiding_the_columns(browser: Any, tmp_path: Path) -> None:
+    """A run name with no break opportunity (150 characters) wraps in the runs table: the
+    state, steps, duration and metric columns stay in view, no horizontal scrolling."""
+    import lineage
+    from lineage.client.client import Client
+    from lineage.store.engine import default_database_url
+
+    data_dir = tmp_path / "long"
+    client = Client(str(data_dir))
+    with client.start_run("long", "run" + "x" * 150):
+        with lineage.step("only") as step:
+            step.output("metrics", lineage.Metrics).log_metric("accuracy", 0.5)
+    client.close()
+    server = LineageServer(default_database_url(str(data_dir)), data_dir, http=True).start()
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = Page(context.new_page(), f"http://127.0.0.1:{server.http_port}/")
+        page = tab.open("/")
+        page.wait_for_selector("table.runs tbody tr")
+        widths = page.evaluate(
+            "() => { const w = document.querySelector('table.runs').closest('.table-wrap');"
+            " return [w.scrollWidth, w.clientWidth]; }"
+        )
+        assert widths[0] <= widths[1], widths
+        assert page.locator("table.runs tbody td.num").last.is_visible()
+        assert not tab.errors, tab.errors
+    finally:
+        context.close()
+        server.stop()
+
+
 def test_running_run_page_follows_its_steps_live(browser: Any, tmp_path: Path) -> None:
     """A run still going: its page subscribes (websocket, graphql-transport-ws) and shows a
     step's new state within a few seconds, sooner than the 5-second fallback refresh."""

@@ -198,8 +198,14 @@ def metric_columns(per_run: list[list[Metric]]) -> tuple[list[str], list[dict[st
         row: dict[str, float] = {}
         for metric in metrics:
             key = metric.qualified_name if metric.name in repeated else metric.name
-            row[key] = metric.value
-            columns[key] = None
+            # Artifacts of one name in a run (each step's output 'metrics'): '#2', '#3'...
+            # in order, so no value hides another.
+            column, n = key, 1
+            while column in row:
+                n += 1
+                column = f"{key}#{n}"
+            row[column] = metric.value
+            columns[column] = None
         rows.append(row)
     return sorted(columns), rows
 
