@@ -74,3 +74,19 @@ def test_unreachable_default_endpoint_fails_the_check() -> None:
     store = GCSBlobStore("bucket", fs=Unreachable())
     with pytest.raises(Unavailable, match="storage.googleapis.com is unreachable"):
         store.check()
+
+
+def test_gcsfs_gives_up_in_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    """gcsfs logs each request it gives up on with a traceback before raising it; the
+    store reports the error itself, so only gcsfs's line is kept."""
+    import logging
+
+    from lineage.blobs.gcs import import_gcsfs
+
+    import_gcsfs()
+    try:
+        raise ConnectionError("no route")
+    except ConnectionError:
+        logging.getLogger("gcsfs").exception("_request out of retries on exception: no route")
+    [record] = [r for r in caplog.records if r.name == "gcsfs"]
+    assert record.getMessage().endswith("no route") and record.exc_info is None

@@ -8,6 +8,7 @@ temporary object is deleted. ``gcsfs`` is imported only when a ``gs://`` store i
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -33,9 +34,22 @@ def _quiet_google() -> Iterator[None]:
         yield
 
 
+class _WithoutTraceback(logging.Filter):
+    """gcsfs logs every request it gives up on with the exception's traceback, then
+    raises it; the store turns it into one clear error, so the log keeps the line only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 def import_gcsfs() -> Any:
     """Import gcsfs with its experimental gRPC paths off (they stall on emulators)."""
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    gcsfs_log = logging.getLogger("gcsfs")
+    if not any(isinstance(f, _WithoutTraceback) for f in gcsfs_log.filters):
+        gcsfs_log.addFilter(_WithoutTraceback())
     try:
         with _quiet_google():
             import gcsfs
