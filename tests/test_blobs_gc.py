@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from blobservers import new_bucket, s3_env  # noqa: E402
+from blobservers import minio_client, new_bucket, s3_env  # noqa: E402
 from sqlalchemy import Engine, create_engine, func, insert, select
 
 from lineage.blobs import (
@@ -246,6 +246,32 @@ def test_gc_removes_stale_temporaries(engine: Engine, tmp_path: Path) -> None:
         report = collect_garbage(conn, store, dry_run=False)
     assert report.temporaries == [("tmp/old-upload", 100)]
     assert not old.exists() and fresh.exists()
+
+
+def test_gc_aborts_unfinished_multipart_uploads(engine: Engine, s3_server) -> None:  # type: ignore[no-untyped-def]
+    """A server killed mid-upload on S3 leaves a multipart upload neither completed nor
+    aborted (at the content address when the sha256 was declared, at a temporary key in
+    stream mode): invisible, but its parts are stored (and billed) until gc aborts it."""
+    bucket = new_bucket(s3_server)
+    store = open_blob_store(f"s3://{bucket}/blobs", **s3_env(s3_server))
+    client = minio_client(s3_server)
+    sha = "ab" * 32
+    keys = [f"blobs/sha256/ab/ab/{sha}", "blobs/tmp/0123456789abcdef"]
+    for key in keys:
+        upload_id = client._create_multipart_upload(bucket, key, {})
+        client._upload_part(bucket, key, b"x" * 1000, None, upload_id, 1)
+    with engine.begin() as conn:  # still in progress, as far as anyone can tell
+        assert collect_garbage(conn, store, dry_run=False).temporaries == []
+    assert len(client._list_multipart_uploads(bucket).uploads) == 2
+    with engine.begin() as conn:
+        report = collect_garbage(conn, store, dry_run=False, temp_grace=0)
+    assert sorted(key.split("#")[0] for key, _ in report.temporaries) == [
+        f"sha256/ab/ab/{sha}",
+        "tmp/0123456789abcdef",
+    ]
+    assert report.bytes_freed == 2000
+    assert client._list_multipart_uploads(bucket).uploads == []
+    assert not store.exists(sha)
 
 
 def test_live_means_state_not_deleted(engine: Engine, store: BlobStore) -> None:

@@ -54,6 +54,7 @@ from lineage.errors import FailedPrecondition, Internal, InvalidArgument, NotFou
 
 from .base import (
     CHUNK_SIZE,
+    CONTENT_DIR,
     TEMP_DIR,
     BlobStore,
     HashingSource,
@@ -82,8 +83,10 @@ _ACCESS_CODES = {
     "ExpiredToken",
     "AllAccessDisabled",
 }
-_NOT_FOUND_KEY_CODES = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
+_NOT_FOUND_KEY_CODES = {"NoSuchKey", "NoSuchObject", "ResourceNotFound", "NoSuchUpload"}
 _TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"}
+# How list_temporaries names a multipart upload never completed nor aborted: "<key>#<id>".
+_UPLOAD_ID_MARK = "#"
 
 
 def parse_endpoint(endpoint: str, *, secure: bool | None = None) -> tuple[str, bool]:
@@ -489,6 +492,77 @@ class S3BlobStore(BlobStore):
                     continue
                 modified = obj.last_modified.timestamp() if obj.last_modified else None
                 yield obj.object_name[strip:], ObjectStat(int(obj.size or 0), modified)
+
+    # -- leftovers of uploads whose process died ----------------------------------------
+    def list_temporaries(self) -> Iterator[tuple[str, ObjectStat]]:
+        """Temporary keys, and multipart uploads that were never completed nor aborted
+        (a server killed mid-upload): ``<key>#<upload id>``, dated by their last part
+        (an upload still sending parts is not a leftover), else by when they started."""
+        yield from super().list_temporaries()
+        for directory in (CONTENT_DIR, TEMP_DIR):
+            for key, upload_id, started in self._unfinished_uploads(directory + "/"):
+                size, last_part = self._upload_progress(key, upload_id)
+                dates = [d for d in (started, last_part) if d is not None]
+                stat = ObjectStat(size, max(dates) if dates else None)
+                yield f"{key}{_UPLOAD_ID_MARK}{upload_id}", stat
+
+    def delete_temporary(self, key: str) -> bool:
+        name, mark, upload_id = key.partition(_UPLOAD_ID_MARK)
+        if not mark:
+            return super().delete_temporary(key)
+        if not upload_id or not name.startswith((CONTENT_DIR + "/", TEMP_DIR + "/")):
+            raise InvalidArgument(f"not a temporary key: {key!r}")
+        try:
+            with self._errors("aborting an unfinished upload", name):
+                self.client._abort_multipart_upload(self.bucket, self._full(name), upload_id)
+        except NotFound:
+            return False  # completed or aborted meanwhile
+        return True
+
+    def _unfinished_uploads(self, prefix: str) -> Iterator[tuple[str, str, float | None]]:
+        """(key, upload id, start time) of the multipart uploads in progress under prefix."""
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        key_marker: str | None = None
+        upload_id_marker: str | None = None
+        while True:
+            with self._errors("listing unfinished uploads", prefix):
+                result = self.client._list_multipart_uploads(
+                    self.bucket,
+                    prefix=self._full(prefix),
+                    key_marker=key_marker,
+                    upload_id_marker=upload_id_marker,
+                )
+            for upload in result.uploads:
+                if upload.upload_id:
+                    started = upload.initiated_time.timestamp() if upload.initiated_time else None
+                    yield upload.object_name[strip:], upload.upload_id, started
+            if not result.is_truncated or not result.uploads:
+                return
+            # minio does not parse NextUploadIdMarker: continue after the last one seen.
+            key_marker = result.uploads[-1].object_name
+            upload_id_marker = result.uploads[-1].upload_id
+
+    def _upload_progress(self, key: str, upload_id: str) -> tuple[int, float | None]:
+        """Bytes the parts of an unfinished multipart upload hold, and when the last one
+        arrived (0 and None if it has none or is gone)."""
+        size, last = 0, None
+        marker: str | None = None
+        try:
+            while True:
+                with self._errors("listing the parts of an unfinished upload", key):
+                    result = self.client._list_parts(
+                        self.bucket, self._full(key), upload_id, part_number_marker=marker
+                    )
+                for part in result.parts:
+                    size += part.size or 0
+                    if part.last_modified is not None:
+                        modified = part.last_modified.timestamp()
+                        last = modified if last is None else max(last, modified)
+                if not result.is_truncated or not result.next_part_number_marker:
+                    return size, last
+                marker = result.next_part_number_marker
+        except NotFound:
+            return size, last
 
     def _presign(self, key: str, expires: timedelta) -> str | None:
         with self._errors("presigning", key):
