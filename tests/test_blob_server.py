@@ -531,6 +531,15 @@ def test_http_redirect_to_presigned_url(s3_served: Served, local_served: Served)
     direct = httpx.get(location)
     assert direct.status_code == 200 and direct.content == data
     assert httpx.get(url, params={"redirect": "0"}).status_code == 200
+    # An artifact's download keeps its name and type when redirected.
+    artifact_id = s3_served.artifact(name="model.json")
+    upload(s3_served.stub(), b'{"w": 1}', artifact_id=artifact_id)
+    r = httpx.get(f"{s3_served.http}/artifacts/{artifact_id}/download", params={"redirect": "1"})
+    assert r.status_code == 307
+    direct = httpx.get(r.headers["location"])
+    assert direct.status_code == 200 and direct.content == b'{"w": 1}'
+    assert 'filename="model.json"' in direct.headers["content-disposition"], direct.headers
+    assert direct.headers["content-type"].startswith("application/json"), direct.headers
     # Local disk has no presigned URLs: streamed whatever is asked.
     sha = upload(local_served.stub(), data).blob.sha256
     r = httpx.get(f"{local_served.http}/blobs/{sha}", params={"redirect": "1"})

@@ -76,6 +76,14 @@ class ObjectStat:
 
 
 @dataclass(frozen=True)
+class Presigned:
+    """Response headers a presigned URL asks the backend for (None: its defaults)."""
+
+    content_type: str | None = None
+    content_disposition: str | None = None
+
+
+@dataclass(frozen=True)
 class BlobInfo:
     """One stored object, as listed for garbage collection."""
 
@@ -656,13 +664,18 @@ class BlobStore(ABC):
         return self._delete(key)
 
     def presigned_get_url(
-        self, blob: str | BlobRef, expires: timedelta | int = timedelta(hours=1)
+        self,
+        blob: str | BlobRef,
+        expires: timedelta | int = timedelta(hours=1),
+        *,
+        headers: Presigned | None = None,
     ) -> str | None:
-        """A URL to download the blob directly, or None where the backend has none."""
+        """A URL to download the blob directly, or None where the backend has none; the
+        backend answers it with ``headers`` (file name, content type) where it can."""
         sha, _ = self._sha_and_size(blob, None)
         if isinstance(expires, int):
             expires = timedelta(seconds=expires)
-        return self._presign(content_key(sha), expires)
+        return self._presign(content_key(sha), expires, headers or Presigned())
 
     def uri_for(self, blob: str | BlobRef) -> str:
         sha, _ = self._sha_and_size(blob, None)
@@ -747,7 +760,7 @@ class BlobStore(ABC):
         """Mark an existing object as recently used (protects it from a concurrent gc's
         grace period). Best effort."""
 
-    def _presign(self, key: str, expires: timedelta) -> str | None:
+    def _presign(self, key: str, expires: timedelta, headers: Presigned) -> str | None:
         return None
 
     def _missing(self, sha256: str) -> NotFound:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from lineage.errors import FailedPrecondition, NotFound, Unavailable
 
-from .base import CHUNK_SIZE, HashingSource
+from .base import CHUNK_SIZE, HashingSource, Presigned
 from .fsspec_store import FsspecBlobStore
 
 __all__ = ["GCSBlobStore", "import_gcsfs"]
@@ -238,9 +238,17 @@ class GCSBlobStore(FsspecBlobStore):
             uri = "gs://" + uri[len("gcs://") :]
         return super().sha256_of_uri(uri)
 
-    def _presign(self, key: str, expires: timedelta) -> str | None:
+    def _presign(self, key: str, expires: timedelta, headers: Presigned) -> str | None:
+        asked = {
+            "response_type": headers.content_type,
+            "response_disposition": headers.content_disposition,
+        }
         try:
-            url = self.fs.sign(self._path(key), expiration=int(expires.total_seconds()))
+            url = self.fs.sign(
+                self._path(key),
+                expiration=int(expires.total_seconds()),
+                **{k: v for k, v in asked.items() if v},
+            )
         except Exception:
             return None  # anonymous or user credentials cannot sign
         return str(url)

@@ -59,6 +59,7 @@ from .base import (
     BlobStore,
     HashingSource,
     ObjectStat,
+    Presigned,
     content_key,
     sha256_from_key,
 )
@@ -564,10 +565,17 @@ class S3BlobStore(BlobStore):
         except NotFound:
             return size, last
 
-    def _presign(self, key: str, expires: timedelta) -> str | None:
+    def _presign(self, key: str, expires: timedelta, headers: Presigned) -> str | None:
+        asked = {
+            "response-content-type": headers.content_type,
+            "response-content-disposition": headers.content_disposition,
+        }
         with self._errors("presigning", key):
             return self.presign_client.presigned_get_object(
-                self.bucket, self._full(key), expires=expires
+                self.bucket,
+                self._full(key),
+                expires=expires,
+                response_headers={k: v for k, v in asked.items() if v} or None,
             )
 
     def sha256_of_uri(self, uri: str) -> str | None:

@@ -31,6 +31,7 @@ import mimetypes
 import re
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -41,6 +42,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from lineage.blobs import BlobReader, BlobStore, open_blob_store
+from lineage.blobs.base import Presigned
 from lineage.errors import InvalidArgument, LineageError
 from lineage.server.native.blob_service import ArtifactBytes, BlobResolver, held_back
 
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lineage.server.blobs")
 
-PRESIGNED_EXPIRES_SECONDS = 3600
+PRESIGNED_EXPIRES = timedelta(hours=1)
 MAX_ARTIFACT_ID = 2**63 - 1  # MLMD ids are 64-bit: a larger one fails in the database
 
 _HTTP_STATUS = {
@@ -290,7 +292,9 @@ class BlobDownloads:
             )
 
         if redirect if redirect is not None else self.redirect_default(source):
-            url = await run_in_threadpool(source.presigned_url)
+            # The object's own name and type, not its content address's.
+            asked = Presigned(headers["Content-Type"], headers["Content-Disposition"])
+            url = await run_in_threadpool(source.presigned_url, PRESIGNED_EXPIRES, asked)
             if url is not None:
                 keep = {"Cache-Control": "no-store"}
                 if etag is not None:

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 
 from lineage._proto.lineage.v1 import lineage_pb2 as pb
 from lineage.blobs import BlobReader, BlobRef, BlobStore, open_uri, parse_uri, record_blob
-from lineage.blobs.base import normalize_sha256
+from lineage.blobs.base import Presigned, normalize_sha256
 from lineage.blobs.records import SHA256_PROPERTY, SIZE_PROPERTY, attach_blob
 from lineage.errors import (
     DataLoss,
@@ -176,13 +176,16 @@ class ArtifactBytes:
         chunks, close = self.store._read(self.key, start, count)
         return BlobReader(chunks, close, size=count, sha256=None, what=self.uri)
 
-    def presigned_url(self, expires: timedelta = timedelta(hours=1)) -> str | None:
+    def presigned_url(
+        self, expires: timedelta = timedelta(hours=1), headers: Presigned | None = None
+    ) -> str | None:
         """A URL of the object on the backend itself, where it has them (S3, GCS with
-        signing credentials); None otherwise."""
+        signing credentials), answered with ``headers`` where the backend can; None
+        otherwise."""
         if self.sha256 is not None:
-            return self.store.presigned_get_url(self.sha256, expires)
+            return self.store.presigned_get_url(self.sha256, expires, headers=headers)
         assert self.key is not None
-        return self.store._presign(self.key, expires)
+        return self.store._presign(self.key, expires, headers or Presigned())
 
     def ref(self) -> pb.BlobRef:
         return pb.BlobRef(sha256=self.sha256 or "", size=self.size or 0, uri=self.uri)
