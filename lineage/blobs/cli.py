@@ -93,8 +93,7 @@ def gc_command(
                     err=True,
                 )
                 sys.exit(2)
-            with engine.begin() as conn:
-                report = collect_garbage(conn, store, dry_run=not delete, grace=grace_seconds)
+            report = collect_garbage(engine, store, dry_run=not delete, grace=grace_seconds)
         finally:
             engine.dispose()
             store.close()

@@ -11,19 +11,26 @@ before the server records the artifact, so an object whose modification time is 
 again (referenced now? modified meanwhile?). Pick ``grace`` longer than any upload takes
 from its last byte to its commit (default one hour).
 
-Run it in a transaction: ``with engine.begin() as conn: collect_garbage(conn, store)``.
+Give it an engine (``lineage gc`` does): it reads what is live in one short read
+transaction, lists the store outside any transaction, and re-checks and deletes each
+object in a short write transaction of its own, so writers (on SQLite, which has one
+write lock) wait for one object at a time, never for a whole listing of the bucket.
+Given a connection instead, everything runs in the caller's transaction.
 Objects are deleted before their rows; a failure leaves rows that the next run removes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from lineage.store.engine import read_only
 from lineage.store.schema import blob_table
 
 from .base import BlobInfo, BlobStore
@@ -110,8 +117,18 @@ def _seconds(value: timedelta | float) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+@contextmanager
+def _transaction(db: Engine | Connection, *, writes: bool = True) -> Iterator[Connection]:
+    """A short transaction of its own on an engine; the caller's on a connection."""
+    if isinstance(db, Connection):
+        yield db
+        return
+    with (db if writes else read_only(db)).begin() as conn:
+        yield conn
+
+
 def collect_garbage(
-    connection: Connection,
+    db: Engine | Connection,
     blob_store: BlobStore,
     dry_run: bool = True,
     *,
@@ -124,7 +141,9 @@ def collect_garbage(
     grace_s, temp_grace_s = _seconds(grace), _seconds(temp_grace)
     report = GcReport(dry_run=dry_run, store=blob_store.describe(), grace_seconds=grace_s)
 
-    live: set[str] = {str(sha) for sha in connection.execute(live_blobs_query()).scalars() if sha}
+    with _transaction(db, writes=False) as conn:
+        live = {str(sha) for sha in conn.execute(live_blobs_query()).scalars() if sha}
+        rows = conn.execute(select(blob_table.c.sha256, blob_table.c.create_time_since_epoch)).all()
     report.live = len(live)
 
     def recent(modified: float | None, window: float) -> bool:
@@ -143,9 +162,6 @@ def collect_garbage(
     report.missing = sorted(live - stored)
     kept = {info.sha256 for info in report.kept_recent}
 
-    rows = connection.execute(
-        select(blob_table.c.sha256, blob_table.c.create_time_since_epoch)
-    ).all()
     row_candidates = [
         r.sha256
         for r in rows
@@ -168,38 +184,41 @@ def collect_garbage(
 
     for info in candidates:
         try:
-            if is_live(connection, info.sha256):
-                continue  # referenced since the listing
-            current = blob_store.stat(info.sha256)
-            if current is None:
-                continue
-            if recent(current.modified, grace_s):
-                report.kept_recent.append(current)  # uploaded again since the listing
-                row_candidates = [s for s in row_candidates if s != info.sha256]
-                continue
-            if blob_store.delete(info.sha256):
-                report.objects.append(info)
+            # No artifact can start to reference it between the check and the delete.
+            with _transaction(db) as conn:
+                if is_live(conn, info.sha256):
+                    continue  # referenced since the listing
+                current = blob_store.stat(info.sha256)
+                if current is None:
+                    continue
+                if recent(current.modified, grace_s):
+                    report.kept_recent.append(current)  # uploaded again since the listing
+                    row_candidates = [s for s in row_candidates if s != info.sha256]
+                    continue
+                if blob_store.delete(info.sha256):
+                    report.objects.append(info)
         except Exception as exc:  # report and go on with the others
             report.errors.append(f"deleting sha256:{info.sha256}: {exc}")
             row_candidates = [s for s in row_candidates if s != info.sha256]
 
     for start in range(0, len(row_candidates), 500):
         batch = row_candidates[start : start + 500]
-        result = connection.execute(
-            delete(blob_table).where(
-                blob_table.c.sha256.in_(batch),
-                blob_table.c.sha256.not_in(live_blobs_query()),
+        with _transaction(db) as conn:
+            result = conn.execute(
+                delete(blob_table).where(
+                    blob_table.c.sha256.in_(batch),
+                    blob_table.c.sha256.not_in(live_blobs_query()),
+                )
             )
-        )
-        if result.rowcount == len(batch):
-            report.records.extend(batch)
-        else:  # some became live: report exactly what is gone
-            remaining = set(
-                connection.execute(
-                    select(blob_table.c.sha256).where(blob_table.c.sha256.in_(batch))
-                ).scalars()
-            )
-            report.records.extend(s for s in batch if s not in remaining)
+            if result.rowcount == len(batch):
+                report.records.extend(batch)
+            else:  # some became live: report exactly what is gone
+                remaining = set(
+                    conn.execute(
+                        select(blob_table.c.sha256).where(blob_table.c.sha256.in_(batch))
+                    ).scalars()
+                )
+                report.records.extend(s for s in batch if s not in remaining)
     report.records.sort()
 
     for key, size in temporaries:
