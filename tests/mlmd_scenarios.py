@@ -789,3 +789,36 @@ def edge_requests(s: Any, rec: Any) -> None:
         "executions by context without id",
         lambda: raw(s, "GetExecutionsByContext", svc.GetExecutionsByContextRequest()),
     )
+
+
+@scenario
+def strings_byte_for_byte(s: Any, rec: Any) -> None:
+    """Names, values and filters that differ only by case, trailing spaces, accents or
+    emoji are distinct, as in MLMD's SQLite (MySQL's default collations are case- and
+    accent-insensitive, pad spaces and take all emoji as one character)."""
+    a, e, c = _types(s)
+    names = ["Model", "model", "model ", "modèl", "😀", "😁"]
+    ids = [s.put_artifacts([_artifact(a, name=n, uri=n, custom={"tag": n})])[0] for n in names]
+    rec("distinct names", lambda: ids, "a")
+    rec(
+        "property names by case",
+        lambda: s.put_artifacts([_artifact(a, custom={"k": 1, "K": 2})]),
+        "a",
+    )
+    rec("by type and name", lambda: [s.get_artifact_by_type_and_name("Dataset", n) for n in names])
+    rec("by uri", lambda: [s.get_artifacts_by_uri(u) for u in ("model", "😁")])
+    rec("types by case", lambda: s.put_artifact_type(pb.ArtifactType(name="dataset")), "t")
+    rec("type by name", lambda: s.get_artifact_type("dataset"))
+    ctx = [s.put_contexts([pb.Context(type_id=c, name=n)])[0] for n in ("r", "R", "r ")]
+    rec("contexts by case", lambda: ctx, "c")
+    L = mlmd.ListOptions
+    for query in (
+        "name = 'model'",
+        "name = 'model ' OR name = '😁'",
+        "custom_properties.tag.string_value = 'modèl'",
+        "name < 'model'",
+        "name BETWEEN 'A' AND 'a'",
+        "uri LIKE 'MODEL%'",
+        "uri LIKE 'mod_l%'",
+    ):
+        rec(f"filter {query}", lambda q=query: s.get_artifacts(list_options=L(filter_query=q)))

@@ -179,3 +179,17 @@ def test_type_catalog_never_serves_a_stale_type_under_concurrent_writes(store: S
         t.join(timeout=120)
     assert not failures, failures
     assert len(store.get_type("artifact", "Growing").properties) == 40
+
+
+def test_extreme_doubles_read_back_the_same_on_every_backend(store: Store) -> None:
+    """Property rows go through prepared inserts: the largest doubles must not round up
+    to infinity (stored as inf on SQLite/PostgreSQL, refused by MySQL) and -0.0 reads
+    back as 0.0 everywhere (SQLite and MySQL keep no negative zero)."""
+    t = store.put_type(model.ArtifactType(name="Doubles"))
+    values = [1.7976931348623157e308, -1.7976931348623157e308, -0.0, 5e-324, 2.5]
+    ids = store.put_nodes(
+        "artifact",
+        [model.Artifact(type_id=t, custom_properties={"v": model.Value.of(v)}) for v in values],
+    )
+    got = [repr(a.custom_properties["v"].data) for a in store.get_nodes_by_id("artifact", ids)]
+    assert got == ["1.79769313486231e+308", "-1.79769313486231e+308", "0.0", "5e-324", "2.5"]

@@ -29,6 +29,12 @@ on ``Type``; comparisons of it with constants become ``type_id IN (SELECT id FRO
 WHERE name ...)``, which uses the index on ``Type.name``.
 
 Literals are bound parameters; every identifier comes from :mod:`lineage.query.fields`.
+
+Strings compare as MLMD's SQLite compares them, on every backend: byte for byte (our
+MySQL tables have a binary collation; on PostgreSQL ``<``/``>`` on strings take
+``COLLATE "C"``, whatever the database's locale), and ``LIKE`` is SQLite's: ASCII
+letters match either case and there is no escape character (a backslash is a
+backslash; PostgreSQL and MySQL would take it as an escape).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Double,
     FromClause,
@@ -56,6 +63,8 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from lineage.errors import InvalidArgument
 from lineage.query import ast
@@ -196,6 +205,74 @@ class EnumConst:
 
     value: int
     name: str
+
+
+# --- SQLite's string semantics on every backend ----------------------------------------
+
+
+class _Like(FunctionElement[Any]):
+    """``operand [NOT] LIKE pattern`` as SQLite runs it (MLMD's reference backend)."""
+
+    type = Boolean()
+    name = "lineage_like"
+    inherit_cache = True
+
+
+class _NotLike(_Like):
+    name = "lineage_not_like"
+    inherit_cache = True
+
+
+@compiles(_Like)
+def _like_sqlite(element: _Like, compiler: Any, **kw: Any) -> str:
+    operand, pattern = element.clauses
+    word = "NOT LIKE" if isinstance(element, _NotLike) else "LIKE"
+    return f"{compiler.process(operand, **kw)} {word} {compiler.process(pattern, **kw)}"
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@compiles(_Like, "postgresql")
+@compiles(_Like, "mysql")
+@compiles(_Like, "mariadb")
+def _like_server(element: _Like, compiler: Any, **kw: Any) -> str:
+    # Their LIKE is case-sensitive (C / binary collations) and takes a backslash as an
+    # escape: fold the case of both sides and double every backslash of the pattern, so
+    # that it matches itself. PostgreSQL folds ASCII letters only, as SQLite; MySQL has
+    # no translate(): its lower() folds other letters too.
+    operand, pattern = element.clauses
+
+    def text(value: str) -> str:
+        return str(compiler.render_literal_value(value, String()))
+
+    def fold(sql: str) -> str:
+        if compiler.dialect.name == "postgresql":
+            return f"translate({sql}, {text(_UPPER)}, {text(_UPPER.lower())})"
+        return f"lower({sql})"
+
+    escaped = f"replace({compiler.process(pattern, **kw)}, {text(chr(92))}, {text(chr(92) * 2)})"
+    word = "NOT LIKE" if isinstance(element, _NotLike) else "LIKE"
+    return f"{fold(compiler.process(operand, **kw))} {word} {fold(escaped)}"
+
+
+class _ByteOrder(FunctionElement[Any]):
+    """A string to order (``<``, ``>``, BETWEEN) byte for byte, as SQLite does."""
+
+    type = String()
+    name = "lineage_byte_order"
+    inherit_cache = True
+
+
+@compiles(_ByteOrder)
+def _byte_order(element: _ByteOrder, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_ByteOrder, "postgresql")
+def _byte_order_postgresql(element: _ByteOrder, compiler: Any, **kw: Any) -> str:
+    # The database's own collation may be a locale's ('Holdout' > 'b' in en_US).
+    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
 
 
 # --- the compiler -----------------------------------------------------------------------------
@@ -687,6 +764,8 @@ class _Compiler:
                 return shortcut
         if isinstance(e, ast.Compare):
             left, right = self._value(e.left, subst), self._value(e.right, subst)
+            if e.op not in ("=", "!=") and self.types.get(id(e.left)) is VType.STRING:
+                left, right = _ByteOrder(left), _ByteOrder(right)
             cond = _compare_op(e.op)(left, right)
             if id(e) in self.null_inclusive:
                 field = e.left if isinstance(self.refs.get(id(e.left)), FieldRef) else e.right
@@ -703,10 +782,13 @@ class _Compiler:
             return cond
         if isinstance(e, ast.Like):
             operand, pattern = self._value(e.operand, subst), self._value(e.pattern, subst)
-            return operand.not_like(pattern) if e.negated else operand.like(pattern)
+            return (_NotLike if e.negated else _Like)(operand, pattern)
         if isinstance(e, ast.Between):
             operand = self._value(e.operand, subst)
-            cond = operand.between(self._value(e.low, subst), self._value(e.high, subst))
+            low, high = self._value(e.low, subst), self._value(e.high, subst)
+            if self.types.get(id(e.operand)) is VType.STRING:
+                operand, low, high = _ByteOrder(operand), _ByteOrder(low), _ByteOrder(high)
+            cond = operand.between(low, high)
             return not_(cond) if e.negated else cond
         if isinstance(e, ast.IsTest):
             operand = self._value(e.operand, subst)

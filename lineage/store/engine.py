@@ -8,6 +8,7 @@ transaction. PostgreSQL and MySQL use their defaults with a pre-ping pool.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from lineage.errors import InvalidArgument, NotFound
+from lineage.store.schema import binary_collation
 
 DEFAULT_DATA_DIR = Path("lineage-data")
 DEFAULT_DATABASE_FILE = "metadata.sqlite"
@@ -54,7 +56,22 @@ def make_engine(url: str, *, existing: bool = False, **kwargs: Any) -> Engine:
         options["isolation_level"] = "READ COMMITTED"
         options["connect_args"] = {"charset": "utf8mb4"}
     options.update(kwargs)
-    return _create_engine(url, options)
+    engine = _create_engine(url, options)
+    if backend in ("mysql", "mariadb"):
+        event.listen(engine, "connect", _binary_literals)
+    return engine
+
+
+def _binary_literals(dbapi_connection: Any, _record: Any) -> None:
+    """String literals and parameters in the tables' binary collation: with the server's
+    default (``utf8mb4_general_ci``) ``'a' < 'B'`` is true, and MariaDB's optimizer
+    takes ``name BETWEEN 'A' AND 'a'`` for ``name = 'A'``."""
+    info = str(dbapi_connection.get_server_info())
+    version = tuple(int(p) for p in re.findall(r"\d+", info.split("-")[0])[:3])
+    collation = binary_collation("mariadb" in info.lower(), version)
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"SET NAMES utf8mb4 COLLATE {collation}")
+    cursor.close()
 
 
 def _create_engine(url: str, options: dict[str, Any]) -> Engine:

@@ -5,9 +5,16 @@ opens here in place and the reverse. Our own tables carry the ``lineage_`` prefi
 Integer columns that hold proto int64 values (ids of rows are int32 in MLMD but
 timestamps and ``int_value`` are int64) are BIGINT on servers; SQLite's INTEGER is
 64-bit already.
+
+Strings compare as SQLite compares them (byte for byte) on every backend: on MySQL
+and MariaDB our tables use a binary collation that does not pad (``mysql_collation``),
+where the servers' default ones would call 'Model', 'model', 'model ' and 'modèl' (or
+any two emoji) the same name.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +33,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable
 
 SCHEMA_VERSION = 10
 
@@ -43,6 +53,32 @@ Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 Bool = Boolean().with_variant(sqlite.BOOLEAN(), "sqlite")
 TinyBool = SmallInteger()  # MLMD's TINYINT(1) flags: 0/1 stored as integers
+
+
+def mysql_collation(dialect: Dialect) -> str:
+    """The collation of our tables on MySQL/MariaDB: binary (case- and accent-sensitive)
+    and NO PAD (trailing spaces count), like SQLite's and PostgreSQL's "C" comparisons."""
+    version = getattr(dialect, "server_version_info", None) or ()
+    return binary_collation(bool(getattr(dialect, "is_mariadb", False)), tuple(version))
+
+
+def binary_collation(is_mariadb: bool, version: tuple[Any, ...]) -> str:
+    if is_mariadb:
+        return "utf8mb4_nopad_bin"
+    if version >= (8, 0, 17):
+        return "utf8mb4_0900_bin"
+    return "utf8mb4_bin"  # older MySQL has no binary NO PAD collation
+
+
+@compiles(CreateTable, "mysql")
+@compiles(CreateTable, "mariadb")
+def _create_table_mysql(element: CreateTable, compiler: Any, **kw: Any) -> str:
+    text: str = compiler.visit_create_table(element, **kw)
+    if element.element.metadata is metadata:
+        text = text.rstrip() + (
+            f" DEFAULT CHARSET=utf8mb4 COLLATE={mysql_collation(compiler.dialect)}\n\n"
+        )
+    return text
 
 
 def _id_column() -> Column:

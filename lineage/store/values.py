@@ -82,12 +82,17 @@ def store_double(data: float) -> float:
     MLMD reads doubles from SQLite as text with 15 significant digits, so a value with
     more would read back differently through MLMD's own library than through ours;
     rounding on write keeps the two identical (MLMD itself writes only 6 digits).
-    Infinities and NaN have no portable column value (MySQL refuses them).
+    Infinities and NaN have no portable column value (MySQL refuses them), so the
+    largest doubles round down, not up to infinity.
     """
     value = float(data)
     if not math.isfinite(value):
         raise InvalidArgument(f"double_value must be a finite number, got {value!r}")
-    return float(f"{value:.15g}")
+    rounded = float(f"{value:.15g}")
+    if not math.isfinite(rounded):  # within 5e293 of the largest double: rounds up to inf
+        rounded = math.copysign(float("1.79769313486231e308"), value)
+    # -0.0 as 0.0: SQLite (and so MLMD) and MySQL keep no negative zero, PostgreSQL would.
+    return rounded + 0.0
 
 
 def value_to_row(value: Value) -> dict[str, Any]:
