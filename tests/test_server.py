@@ -107,6 +107,22 @@ def _step(client: Any, types: tuple[int, int, int], run: str, i: int) -> int:
     return execution_id
 
 
+def test_a_name_too_long_for_the_column_is_invalid(server: LineageServer) -> None:
+    """MLMD's schema makes names VARCHAR(255): SQLite keeps a longer one (as MLMD's own
+    SQLite store does); PostgreSQL and MySQL refuse it, which is the client's mistake
+    (INVALID_ARGUMENT), not ABORTED (which the MLMD client retries)."""
+    client = server.client()
+    type_id = client.put_artifact_type(pb.ArtifactType(name="Data"))
+    long_name = "n" * 300
+    if server.database_url.startswith("sqlite"):
+        [artifact_id] = client.put_artifacts([pb.Artifact(type_id=type_id, name=long_name)])
+        assert client.get_artifacts_by_id([artifact_id])[0].name == long_name
+        return
+    with pytest.raises(errors.InvalidArgumentError, match="does not fit its column"):
+        client.put_artifacts([pb.Artifact(type_id=type_id, name=long_name)])
+    assert client.get_artifacts() == []
+
+
 def test_two_writers_at_once(server: LineageServer) -> None:
     """Writers racing on the same type and the same run context lose nothing."""
     failures: list[BaseException] = []

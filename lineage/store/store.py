@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from lineage import model
 from lineage.errors import (
@@ -628,6 +628,9 @@ def _db_error(exc: DBAPIError) -> Exception:
     text = str(exc.orig).lower()
     if any(words in text for words in _TOO_COMPLEX_ERRORS):
         return InvalidArgument(_TOO_COMPLEX)
+    if isinstance(exc, DataError):  # e.g. a name longer than its VARCHAR(255) column
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "invalid"
+        return InvalidArgument(f"a value does not fit its column in this database: {reason}")
     if exc.connection_invalidated or "connection" in text or "could not connect" in text:
         return Unavailable("the metadata database is unreachable; retry later")
     if _retryable(exc) if isinstance(exc, OperationalError) else False:
