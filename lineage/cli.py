@@ -100,7 +100,7 @@ def migrate(database_url: str | None) -> None:
         _fail(exc.message)
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        _fail(f"cannot reach the database {describe_url(url)}: {reason}")
+        _fail(f"cannot open the database {describe_url(url)}: {reason}")
     click.echo(f"{describe_url(url)} is at schema revision {head_revision()}")
 
 

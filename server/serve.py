@@ -41,7 +41,7 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         print(
-            f"lineage serve: cannot reach the database {describe_url(database_url)}: {reason}",
+            f"lineage serve: cannot open the database {describe_url(database_url)}: {reason}",
             file=sys.stderr,
         )
         return 2

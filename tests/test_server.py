@@ -107,6 +107,21 @@ def _step(client: Any, types: tuple[int, int, int], run: str, i: int) -> int:
     return execution_id
 
 
+def test_replicas_started_at_once_on_a_new_database(database_url: str, tmp_path: Path) -> None:
+    """Three servers started together on one empty database (replicas behind a load
+    balancer) all come up: they migrate in turn, the later ones finding the schema done
+    (they failed on the same DDL: 'already exists', 'duplicate key' in pg_type...)."""
+    servers = [LineageServer(database_url, tmp_path / f"s{i}") for i in range(3)]
+    assert _at_once(lambda s: s.start(), servers) == []
+    try:
+        clients = [s.client() for s in servers]
+        type_ids = {c.put_artifact_type(pb.ArtifactType(name="Shared")) for c in clients}
+        assert len(type_ids) == 1
+    finally:
+        for s in servers:
+            s.stop()
+
+
 def test_a_name_too_long_for_the_column_is_invalid(server: LineageServer) -> None:
     """MLMD's schema makes names VARCHAR(255): SQLite keeps a longer one (as MLMD's own
     SQLite store does); PostgreSQL and MySQL refuse it, which is the client's mistake
