@@ -90,7 +90,12 @@ def migrate(database_url: str | None) -> None:
     """Create or upgrade the database schema (also done by `lineage serve`)."""
     from sqlalchemy.exc import DBAPIError
 
-    from lineage.store.engine import default_database_url, describe_url, make_engine
+    from lineage.store.engine import (
+        database_failure,
+        default_database_url,
+        describe_url,
+        make_engine,
+    )
     from lineage.store.migrate import head_revision, upgrade
 
     url = database_url or default_database_url()
@@ -99,8 +104,7 @@ def migrate(database_url: str | None) -> None:
     except LineageError as exc:
         _fail(exc.message)
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        _fail(f"cannot open the database {describe_url(url)}: {reason}")
+        _fail(database_failure(url, exc))
     click.echo(f"{describe_url(url)} is at schema revision {head_revision()}")
 
 

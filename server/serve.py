@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from lineage.blobs import open_blob_store
 from lineage.errors import LineageError
 from lineage.server.config import ServerConfig
-from lineage.store.engine import describe_url
+from lineage.store.engine import database_failure, describe_url
 from lineage.store.store import Store
 
 log = logging.getLogger("lineage.server")
@@ -39,11 +39,7 @@ def run(config: ServerConfig, *, out: Any = None) -> int:
     try:
         store = Store.open(database_url)
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        print(
-            f"lineage serve: cannot open the database {describe_url(database_url)}: {reason}",
-            file=sys.stderr,
-        )
+        print(f"lineage serve: {database_failure(database_url, exc)}", file=sys.stderr)
         return 2
     blob_url = config.resolved_blob_store()
     try:

@@ -35,6 +35,14 @@ def describe_url(url: str) -> str:
         return "<invalid database URL>"
 
 
+def database_failure(url: str, exc: DBAPIError) -> str:
+    """One line on a database error at startup: 'cannot reach' when the server could
+    not be connected to, 'cannot open' for anything else (a migration, permissions)."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    unreachable = exc.connection_invalidated or "connect" in reason.lower()
+    return f"cannot {'reach' if unreachable else 'open'} the database {describe_url(url)}: {reason}"
+
+
 def make_engine(url: str, *, existing: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url``. With ``existing``, a SQLite file that is not there is an
     error (NotFound) instead of a new empty database: for commands that only read."""
