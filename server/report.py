@@ -72,15 +72,14 @@ def _check_schema(engine: Any, database_url: str) -> None:
     from sqlalchemy import inspect
     from sqlalchemy.exc import DBAPIError
 
-    from lineage.store.engine import describe_url
+    from lineage.store.engine import database_failure, describe_url
 
     where = describe_url(database_url)
     try:
         has_contexts = inspect(engine).has_table("Context")
     except DBAPIError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise ReportError(f"cannot reach the database {where}: {reason}") from None
+        raise ReportError(database_failure(database_url, exc)) from None
     if not has_contexts:
         engine.dispose()
         raise ReportError(f"database {where} is not a Lineage database (no Context table)")

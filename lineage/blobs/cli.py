@@ -68,7 +68,12 @@ def gc_command(
 ) -> None:
     """Remove blobs no live artifact references: objects of artifacts in state DELETED
     or of no artifact at all. Dry run by default: prints what it would free."""
-    from lineage.store.engine import default_database_url, describe_url, make_engine
+    from lineage.store.engine import (
+        default_database_url,
+        describe_url,
+        driver_reason,
+        make_engine,
+    )
 
     from .factory import open_blob_store
     from .gc import collect_garbage
@@ -101,8 +106,7 @@ def gc_command(
         click.echo(f"lineage gc: {exc.message}", err=True)
         sys.exit(2)
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        click.echo(f"lineage gc: database {describe_url(url)}: {reason}", err=True)
+        click.echo(f"lineage gc: database {describe_url(url)}: {driver_reason(exc)}", err=True)
         sys.exit(2)
     click.echo(report.render(verbose=not quiet))
     if report.errors:

@@ -35,10 +35,16 @@ def describe_url(url: str) -> str:
         return "<invalid database URL>"
 
 
+def driver_reason(exc: DBAPIError) -> str:
+    """The first line of what the database driver said (its class name if nothing)."""
+    lines = str(exc.orig).strip().splitlines() if exc.orig is not None else []
+    return lines[0] if lines else type(exc.orig if exc.orig is not None else exc).__name__
+
+
 def database_failure(url: str, exc: DBAPIError) -> str:
     """One line on a database error at startup: 'cannot reach' when the server could
     not be connected to, 'cannot open' for anything else (a migration, permissions)."""
-    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    reason = driver_reason(exc)
     unreachable = exc.connection_invalidated or "connect" in reason.lower()
     return f"cannot {'reach' if unreachable else 'open'} the database {describe_url(url)}: {reason}"
 

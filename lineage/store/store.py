@@ -27,7 +27,7 @@ from lineage.errors import (
     Unavailable,
 )
 from lineage.store import edges, graph, nodes, paging, types
-from lineage.store.engine import is_sqlite, make_engine, read_only
+from lineage.store.engine import driver_reason, is_sqlite, make_engine, read_only
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS, NodeKind
 from lineage.store.migrate import upgrade
 from lineage.store.paging import ListOptions
@@ -629,8 +629,9 @@ def _db_error(exc: DBAPIError) -> Exception:
     if any(words in text for words in _TOO_COMPLEX_ERRORS):
         return InvalidArgument(_TOO_COMPLEX)
     if isinstance(exc, DataError):  # e.g. a name longer than its VARCHAR(255) column
-        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "invalid"
-        return InvalidArgument(f"a value does not fit its column in this database: {reason}")
+        return InvalidArgument(
+            f"a value does not fit its column in this database: {driver_reason(exc)}"
+        )
     if exc.connection_invalidated or "connection" in text or "could not connect" in text:
         return Unavailable("the metadata database is unreachable; retry later")
     if _retryable(exc) if isinstance(exc, OperationalError) else False:
