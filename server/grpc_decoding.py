@@ -80,8 +80,22 @@ def checked_handler(handler: Any, method: str) -> Any:
     return handler._replace(request_deserializer=lenient(handler.request_deserializer), **behaviors)
 
 
+def accepting_serialized(handler: Any) -> Any:
+    """``handler`` whose unary answer may also be the response already serialized
+    (bytes, as prepared by mlmd/follow_ups.py), sent as it is."""
+    if handler is None or handler.response_streaming or handler.response_serializer is None:
+        return handler
+    serialize = handler.response_serializer
+
+    def serialize_unless_bytes(response: Any) -> bytes:
+        return response if response.__class__ is bytes else serialize(response)
+
+    return handler._replace(response_serializer=serialize_unless_bytes)
+
+
 class RequestDecoding(grpc.ServerInterceptor):
-    """Wraps every method's handler with :func:`checked_handler` (once per method)."""
+    """Wraps every method's handler with :func:`checked_handler` and
+    :func:`accepting_serialized` (once per method)."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, Any] = {}
@@ -92,7 +106,9 @@ class RequestDecoding(grpc.ServerInterceptor):
         method = handler_call_details.method
         handler = self._handlers.get(method)
         if handler is None:
-            handler = checked_handler(continuation(handler_call_details), method)
+            handler = accepting_serialized(
+                checked_handler(continuation(handler_call_details), method)
+            )
             if handler is not None:
                 self._handlers[method] = handler
         return handler

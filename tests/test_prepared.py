@@ -130,6 +130,34 @@ def test_type_catalog_follows_new_types_and_properties(store: Store) -> None:
     assert "x" not in store.get_type("artifact", "Evolving").properties
 
 
+def test_type_catalog_is_checked_once_per_read_transaction(store: Store) -> None:
+    """A read sees one snapshot: asking for types again in it costs no statement. A new
+    read checks again (and sees what was committed in between)."""
+    first = store.put_type(model.ArtifactType(name="Once", properties={}))
+    store.get_types_by_id("artifact", [first])  # the catalog read once after the write
+    seen: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", on_execute)
+    try:
+        names = store.read_view(
+            lambda view: [view.types_by_id("artifact", [first])[0].name for _ in range(3)]
+        )
+        assert names == ["Once"] * 3
+        assert len(seen) == 1, seen
+        second = store.put_type(model.ArtifactType(name="Twice", properties={}))
+        seen.clear()
+        assert [t.name for t in store.get_types_by_id("artifact", [first, second])] == [
+            "Once",
+            "Twice",
+        ]
+        assert seen, "a new read transaction must check the catalog again"
+    finally:
+        event.remove(store.engine, "before_cursor_execute", on_execute)
+
+
 def test_type_catalog_forgets_rolled_back_types(store: Store) -> None:
     with pytest.raises(RuntimeError):
         with store.engine.begin() as conn:

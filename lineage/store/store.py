@@ -27,6 +27,7 @@ from lineage.errors import (
     Unavailable,
 )
 from lineage.store import edges, graph, nodes, paging, types
+from lineage.store.data_version import data_version_of
 from lineage.store.engine import driver_reason, is_sqlite, make_engine, read_only
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS, NodeKind
 from lineage.store.migrate import upgrade
@@ -101,6 +102,24 @@ def _filter(kind: NodeKind, query: str | None) -> Any:
     return compile_filter(kind.name, query)
 
 
+class ReadView:
+    """By-id reads on one connection, so that they see one snapshot (Store.read_view)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def nodes_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
+        return nodes.load_by_ids(self._conn, KINDS[kind], ids)
+
+    def types_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
+        return types.get_types_by_id(self._conn, KINDS[kind], ids)
+
+    def nodes_and_types_by_id(self, kind: str, ids: Sequence[int]) -> tuple[list[Any], list[Any]]:
+        """The nodes with these ids and their types (each once, by id)."""
+        found = self.nodes_by_id(kind, ids)
+        return found, self.types_by_id(kind, sorted({n.type_id for n in found}))
+
+
 class Store:
     """MLMD's API over a SQLAlchemy engine."""
 
@@ -110,6 +129,7 @@ class Store:
         # Declared properties by (kind, type id); see nodes.TypeCache for why sharing is safe.
         self.type_cache: dict[tuple[str, int], dict[str, int]] = {}
         self._checkpointer: WalCheckpointer | None = None
+        self._data_version = data_version_of(engine)
         if migrate:
             upgrade(engine)
 
@@ -118,6 +138,8 @@ class Store:
         return cls(make_engine(url, **engine_options))
 
     def close(self) -> None:
+        if self._data_version is not None:
+            self._data_version.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
@@ -129,6 +151,11 @@ class Store:
         if self._checkpointer is None and is_sqlite(self.engine):
             self._checkpointer = WalCheckpointer(self.engine)
             self._checkpointer.start()
+
+    def data_version(self) -> int | None:
+        """A token that stays equal while nothing is committed to the database, by anyone;
+        ``None`` where the backend cannot tell (PostgreSQL, MySQL): see data_version.py."""
+        return self._data_version.token() if self._data_version is not None else None
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -178,6 +205,10 @@ class Store:
             raise _db_error(exc) from None
         except RecursionError:  # compiling the SQL of a deeply nested filter_query
             raise InvalidArgument(_TOO_COMPLEX) from None
+
+    def read_view(self, work: Callable[[ReadView], T]) -> T:
+        """Run ``work`` with several by-id reads that share one read transaction."""
+        return self.read(lambda c: work(ReadView(c)))
 
     # --- types -------------------------------------------------------------------
 
@@ -267,14 +298,7 @@ class Store:
         self, kind: str, ids: Sequence[int]
     ) -> tuple[list[Any], list[Any]]:
         """The nodes with these ids and their types (each once, by id), in one read."""
-        node_kind = KINDS[kind]
-
-        def work(c: Connection) -> tuple[list[Any], list[Any]]:
-            found = nodes.load_by_ids(c, node_kind, ids)
-            type_ids = sorted({n.type_id for n in found})
-            return found, types.get_types_by_id(c, node_kind, type_ids)
-
-        return self.read(work)
+        return self.read_view(lambda view: view.nodes_and_types_by_id(kind, ids))
 
     def list_nodes(
         self,

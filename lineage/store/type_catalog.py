@@ -130,15 +130,29 @@ class TypeCatalog:
         self._lock = threading.Lock()
 
     def snapshot(self, conn: Connection) -> Snapshot:
+        read_only = conn.get_execution_options().get("lineage_read_only")
+        if read_only:
+            # A read transaction sees one snapshot of the database: the types checked
+            # once in it hold for the rest of it (a write may change them: checked each time).
+            seen = conn.info.get(_CHECKED_IN)
+            transaction = conn.get_transaction()
+            if seen is not None and transaction is not None and seen[0] is transaction:
+                return seen[1]
         mark = tuple(_MARK.rows(conn)[0])
         current = self._snapshot
-        if current is not None and current.mark == mark:
-            return current
-        fresh = _load(conn, mark)
-        if conn.get_execution_options().get("lineage_read_only"):
-            with self._lock:
-                self._snapshot = fresh
-        return fresh
+        if current is None or current.mark != mark:
+            current = _load(conn, mark)
+            if read_only:
+                with self._lock:
+                    self._snapshot = current
+        if read_only and conn.get_transaction() is not None:
+            conn.info[_CHECKED_IN] = (conn.get_transaction(), current)
+        return current
+
+
+# conn.info key: (the read transaction, the snapshot checked in it). Holding the
+# transaction object keeps its identity from being reused by a later one.
+_CHECKED_IN = "lineage_types_checked_in"
 
 
 _catalogs: weakref.WeakKeyDictionary[Any, TypeCatalog] = weakref.WeakKeyDictionary()

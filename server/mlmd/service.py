@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -22,12 +23,14 @@ from lineage import model
 from lineage.errors import InvalidArgument, NotFound, Unimplemented
 from lineage.server.grpc_status import guarded
 from lineage.server.mlmd import convert as cv
+from lineage.server.mlmd import follow_ups
 from lineage.store.paging import ListOptions
 from lineage.store.store import (
     MAX_HOPS,
     ArtifactAndEvent,
     EdgeMask,
     GraphOptions,
+    ReadView,
     Store,
     SubgraphOptions,
 )
@@ -96,6 +99,10 @@ def _version(request: Any) -> str | None:
 class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
     def __init__(self, store_for: StoreFor) -> None:
         self.store_for = store_for
+        # Per store: data versions of two databases say nothing about each other.
+        self._follow_ups: weakref.WeakKeyDictionary[Store, follow_ups.FollowUps] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # --- types -------------------------------------------------------------------
 
@@ -151,15 +158,17 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
     @rpc
     def GetExecutionTypesByID(self, request: Any, store: Store) -> Any:
-        ts = store.get_types_by_id("execution", list(request.type_ids))
-        return svc.GetExecutionTypesByIDResponse(
-            execution_types=[cv.execution_type_to_pb(t) for t in ts]
-        )
+        prepared = self._prepared(store, "GetExecutionTypesByID", request)
+        if prepared is not None:
+            return prepared
+        return _execution_types_by_id(store.get_types_by_id("execution", list(request.type_ids)))
 
     @rpc
     def GetContextTypesByID(self, request: Any, store: Store) -> Any:
-        ts = store.get_types_by_id("context", list(request.type_ids))
-        return svc.GetContextTypesByIDResponse(context_types=[cv.context_type_to_pb(t) for t in ts])
+        prepared = self._prepared(store, "GetContextTypesByID", request)
+        if prepared is not None:
+            return prepared
+        return _context_types_by_id(store.get_types_by_id("context", list(request.type_ids)))
 
     @rpc
     def GetArtifactTypes(self, request: Any, store: Store) -> Any:
@@ -333,27 +342,35 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         found, token = _list(store, "context", request)
         return _page(svc.GetContextsResponse(contexts=[cv.context_to_pb(c) for c in found]), token)
 
+    def _prepared(self, store: Store, method: str, request: Any) -> bytes | None:
+        follow_ups = self._follow_ups.get(store)
+        if not follow_ups:
+            return None
+        return follow_ups.answer(store.data_version(), method, request)
+
     @rpc
     def GetArtifactsByID(self, request: Any, store: Store) -> Any:
+        prepared = self._prepared(store, "GetArtifactsByID", request)
+        if prepared is not None:
+            return prepared
         ids = list(request.artifact_ids)
         if not request.populate_artifact_types:
-            found = store.get_nodes_by_id("artifact", ids)
-            return svc.GetArtifactsByIDResponse(artifacts=[cv.artifact_to_pb(a) for a in found])
-        found, types = store.get_nodes_and_types_by_id("artifact", ids)
-        return svc.GetArtifactsByIDResponse(
-            artifacts=[cv.artifact_to_pb(a) for a in found],
-            artifact_types=[cv.artifact_type_to_pb(t) for t in types],
-        )
+            return _artifacts_by_id(store.get_nodes_by_id("artifact", ids))
+        return _artifacts_by_id(*store.get_nodes_and_types_by_id("artifact", ids))
 
     @rpc
     def GetExecutionsByID(self, request: Any, store: Store) -> Any:
-        found = store.get_nodes_by_id("execution", list(request.execution_ids))
-        return svc.GetExecutionsByIDResponse(executions=[cv.execution_to_pb(e) for e in found])
+        prepared = self._prepared(store, "GetExecutionsByID", request)
+        if prepared is not None:
+            return prepared
+        return _executions_by_id(store.get_nodes_by_id("execution", list(request.execution_ids)))
 
     @rpc
     def GetContextsByID(self, request: Any, store: Store) -> Any:
-        found = store.get_nodes_by_id("context", list(request.context_ids))
-        return svc.GetContextsByIDResponse(contexts=[cv.context_to_pb(c) for c in found])
+        prepared = self._prepared(store, "GetContextsByID", request)
+        if prepared is not None:
+            return prepared
+        return _contexts_by_id(store.get_nodes_by_id("context", list(request.context_ids)))
 
     def _by_type(self, store: Store, kind: str, request: Any) -> tuple[list[Any], str | None]:
         options = list_options(request)
@@ -584,10 +601,116 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         response = svc.GetLineageSubgraphResponse()
         graph = store.get_lineage_subgraph(options, mask, details=False)
         cv.lineage_graph_to_pb(graph, response.lineage_subgraph)
+        self._prepare_follow_ups(store, response.lineage_subgraph)
         return response
+
+    def _prepare_follow_ups(self, store: Store, skeleton: pb.LineageGraph) -> None:
+        """Read and keep the answers to the by-id calls the MLMD client makes next
+        (see follow_ups.py); any failure here only means they are answered as usual."""
+        size = len(skeleton.artifacts) + len(skeleton.executions) + len(skeleton.contexts)
+        if not size or size > follow_ups.MAX_NODES:
+            return
+        version = store.data_version()  # before the read: a commit after it discards all
+        if version is None:
+            return
+        artifact_ids = [a.id for a in skeleton.artifacts]
+        execution_ids = [e.id for e in skeleton.executions]
+        context_ids = [c.id for c in skeleton.contexts]
+
+        def read(view: ReadView) -> list[tuple[str, Any, Any]]:
+            answers: list[tuple[str, Any, Any]] = []
+            if artifact_ids:
+                answers.append(
+                    (
+                        "GetArtifactsByID",
+                        svc.GetArtifactsByIDRequest(
+                            artifact_ids=artifact_ids, populate_artifact_types=True
+                        ),
+                        _artifacts_by_id(*view.nodes_and_types_by_id("artifact", artifact_ids)),
+                    )
+                )
+            for kind, ids in (("execution", execution_ids), ("context", context_ids)):
+                if not ids:
+                    continue
+                found = view.nodes_by_id(kind, ids)
+                # The client asks for set(n.type_id for n in nodes): the same set, built
+                # the same way, iterates in the same order.
+                type_ids = list({n.type_id for n in found})
+                answers.extend(_FOLLOW_UP_ANSWERS[kind](ids, found, type_ids, view))
+            return answers
+
+        try:
+            answers = store.read_view(read)
+        except Exception:
+            log.warning("preparing the lineage follow-up answers failed", exc_info=True)
+            return
+        self._follow_ups.setdefault(store, follow_ups.FollowUps()).keep(version, answers)
 
 
 _GRAPH_PARTS = frozenset(f.name for f in pb.LineageGraph.DESCRIPTOR.fields)
+
+
+# By-id answers, built the same way whether prepared (follow_ups.py) or not.
+
+
+def _artifacts_by_id(
+    found: list[Any], types: list[Any] | None = None
+) -> svc.GetArtifactsByIDResponse:
+    response = svc.GetArtifactsByIDResponse(artifacts=[cv.artifact_to_pb(a) for a in found])
+    if types is not None:
+        response.artifact_types.extend(cv.artifact_type_to_pb(t) for t in types)
+    return response
+
+
+def _executions_by_id(found: list[Any]) -> svc.GetExecutionsByIDResponse:
+    return svc.GetExecutionsByIDResponse(executions=[cv.execution_to_pb(e) for e in found])
+
+
+def _contexts_by_id(found: list[Any]) -> svc.GetContextsByIDResponse:
+    return svc.GetContextsByIDResponse(contexts=[cv.context_to_pb(c) for c in found])
+
+
+def _execution_types_by_id(types: list[Any]) -> svc.GetExecutionTypesByIDResponse:
+    return svc.GetExecutionTypesByIDResponse(
+        execution_types=[cv.execution_type_to_pb(t) for t in types]
+    )
+
+
+def _context_types_by_id(types: list[Any]) -> svc.GetContextTypesByIDResponse:
+    return svc.GetContextTypesByIDResponse(context_types=[cv.context_type_to_pb(t) for t in types])
+
+
+def _execution_answers(
+    ids: list[int], found: list[Any], type_ids: list[int], view: ReadView
+) -> list[tuple[str, Any, Any]]:
+    return [
+        (
+            "GetExecutionsByID",
+            svc.GetExecutionsByIDRequest(execution_ids=ids),
+            _executions_by_id(found),
+        ),
+        (
+            "GetExecutionTypesByID",
+            svc.GetExecutionTypesByIDRequest(type_ids=type_ids),
+            _execution_types_by_id(view.types_by_id("execution", type_ids)),
+        ),
+    ]
+
+
+def _context_answers(
+    ids: list[int], found: list[Any], type_ids: list[int], view: ReadView
+) -> list[tuple[str, Any, Any]]:
+    return [
+        ("GetContextsByID", svc.GetContextsByIDRequest(context_ids=ids), _contexts_by_id(found)),
+        (
+            "GetContextTypesByID",
+            svc.GetContextTypesByIDRequest(type_ids=type_ids),
+            _context_types_by_id(view.types_by_id("context", type_ids)),
+        ),
+    ]
+
+
+_FOLLOW_UP_ANSWERS = {"execution": _execution_answers, "context": _context_answers}
 
 
 def _found(items: list[Any], what: str, *, asked: bool = True) -> list[Any]:

@@ -1,0 +1,66 @@
+"""Answers to the calls an MLMD client makes right after GetLineageSubgraph, prepared
+while answering it.
+
+The ml_metadata client turns one ``get_lineage_subgraph`` into six calls: the
+subgraph's skeleton (ids only), then by id the artifacts with their types, the
+executions, their types, the contexts and theirs. Over gRPC each call pays the
+transport, a read transaction and a cold start of its own; the server, which knows every
+id when it answers the first call, reads the rest in the same read and keeps the
+serialized answers for exactly the requests the client is about to send.
+
+A prepared answer is handed out only while the database is unchanged: it carries the
+database's data version (SQLite's ``PRAGMA data_version``, moved by any commit from any
+connection or process) and a commit anywhere discards it. On backends with no data
+version nothing is prepared. A request that differs from the expected one by a byte is
+answered as usual, so this never changes what a client sees, only how soon.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from google.protobuf.message import Message
+
+# A skeleton past this many nodes is not worth holding the answers of in memory.
+MAX_NODES = 2_000
+# Prepared answers kept at most (5 per lineage question; a few dashboards at once).
+MAX_ANSWERS = 200
+
+
+class FollowUps:
+    """Serialized answers by (method, serialized request), all of one data version."""
+
+    def __init__(self, max_answers: int = MAX_ANSWERS) -> None:
+        self._max = max_answers
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._answers: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+
+    def __bool__(self) -> bool:
+        return bool(self._answers)
+
+    def keep(self, version: int, answers: list[tuple[str, Message, Message]]) -> None:
+        """Keep ``(method, request, response)`` answers read at ``version`` (read before
+        the data was)."""
+        with self._lock:
+            if version != self._version:
+                self._answers.clear()
+                self._version = version
+            for method, request, response in answers:
+                key = (method, request.SerializeToString())
+                self._answers[key] = response.SerializeToString()
+                self._answers.move_to_end(key)
+            while len(self._answers) > self._max:
+                self._answers.popitem(last=False)
+
+    def answer(self, version: int | None, method: str, request: Message) -> bytes | None:
+        """The prepared answer to ``request`` if the database is still at its version."""
+        if version is None:
+            return None
+        key = (method, request.SerializeToString())
+        with self._lock:
+            if version != self._version:
+                self._answers.clear()
+                return None
+            return self._answers.get(key)

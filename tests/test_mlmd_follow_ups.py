@@ -1,0 +1,309 @@
+"""Answers prepared with GetLineageSubgraph for the MLMD client's next calls
+(server/mlmd/follow_ups.py): used when the request is the expected one, identical to a
+fresh answer, and never handed out once anything was committed to the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from lineage_server import LineageServer
+from ml_metadata.metadata_store import metadata_store as mlmd
+from ml_metadata.proto import metadata_store_pb2 as pb
+from ml_metadata.proto import metadata_store_service_pb2 as svc
+from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
+from sqlalchemy import create_engine
+
+from lineage.server.grpc_app import StoreHandle
+from lineage.server.mlmd.service import MetadataStoreService
+from lineage.store.data_version import DataVersion, data_version_of
+from lineage.store.store import Store
+
+READ_MASK = ["artifacts", "executions", "contexts", "events", "associations", "attributions"]
+
+
+class Context:
+    """Enough of grpc.ServicerContext for handlers that succeed."""
+
+    def abort(self, code: Any, details: str) -> None:
+        raise AssertionError(f"{code}: {details}")
+
+
+def put_run(service: MetadataStoreService, steps: int = 3) -> int:
+    """A chain of ``steps`` steps in one run context; the last artifact's id."""
+    ctx = Context()
+    a_type = service.PutArtifactType(
+        svc.PutArtifactTypeRequest(artifact_type=pb.ArtifactType(name="Dataset")), ctx
+    ).type_id
+    e_type = service.PutExecutionType(
+        svc.PutExecutionTypeRequest(execution_type=pb.ExecutionType(name="Step")), ctx
+    ).type_id
+    c_type = service.PutContextType(
+        svc.PutContextTypeRequest(context_type=pb.ContextType(name="Run")), ctx
+    ).type_id
+    previous: pb.Artifact | None = None
+    for step in range(steps):
+        request = svc.PutExecutionRequest(
+            execution=pb.Execution(type_id=e_type, name=f"step-{step}"),
+            contexts=[pb.Context(type_id=c_type, name="run-1")],
+            options=svc.PutExecutionRequest.Options(reuse_context_if_already_exist=True),
+        )
+        if previous is not None:
+            request.artifact_event_pairs.add(artifact=previous, event=pb.Event(type=pb.Event.INPUT))
+        output = pb.Artifact(type_id=a_type, uri=f"/data/{step}")
+        output.custom_properties["rows"].int_value = step
+        request.artifact_event_pairs.add(artifact=output, event=pb.Event(type=pb.Event.OUTPUT))
+        answer = service.PutExecution(request, ctx)
+        previous = pb.Artifact()
+        previous.CopyFrom(output)
+        previous.id = answer.artifact_ids[-1]
+    assert previous is not None
+    return previous.id
+
+
+def lineage_request(artifact_id: int) -> svc.GetLineageSubgraphRequest:
+    request = svc.GetLineageSubgraphRequest()
+    options = request.lineage_subgraph_query_options
+    options.starting_artifacts.filter_query = f"id = {artifact_id}"
+    options.max_num_hops = 20
+    options.direction = pb.LineageSubgraphQueryOptions.UPSTREAM
+    request.read_mask.paths.extend(READ_MASK)
+    return request
+
+
+def client_follow_ups(
+    service: MetadataStoreService, skeleton: pb.LineageGraph
+) -> list[tuple[str, Any, type]]:
+    """The requests the ml_metadata client sends after the skeleton, built as it does."""
+    ctx = Context()
+    executions = decoded(
+        service.GetExecutionsByID(
+            svc.GetExecutionsByIDRequest(execution_ids=[e.id for e in skeleton.executions]), ctx
+        ),
+        svc.GetExecutionsByIDResponse,
+    ).executions
+    contexts = decoded(
+        service.GetContextsByID(
+            svc.GetContextsByIDRequest(context_ids=[c.id for c in skeleton.contexts]), ctx
+        ),
+        svc.GetContextsByIDResponse,
+    ).contexts
+    return [
+        (
+            "GetArtifactsByID",
+            svc.GetArtifactsByIDRequest(
+                artifact_ids=[a.id for a in skeleton.artifacts], populate_artifact_types=True
+            ),
+            svc.GetArtifactsByIDResponse,
+        ),
+        (
+            "GetExecutionsByID",
+            svc.GetExecutionsByIDRequest(execution_ids=[e.id for e in skeleton.executions]),
+            svc.GetExecutionsByIDResponse,
+        ),
+        (
+            "GetExecutionTypesByID",
+            svc.GetExecutionTypesByIDRequest(type_ids=set(e.type_id for e in executions)),
+            svc.GetExecutionTypesByIDResponse,
+        ),
+        (
+            "GetContextsByID",
+            svc.GetContextsByIDRequest(context_ids=[c.id for c in skeleton.contexts]),
+            svc.GetContextsByIDResponse,
+        ),
+        (
+            "GetContextTypesByID",
+            svc.GetContextTypesByIDRequest(type_ids=set(c.type_id for c in contexts)),
+            svc.GetContextTypesByIDResponse,
+        ),
+    ]
+
+
+def decoded(answer: Any, response_type: type) -> Any:
+    return response_type.FromString(answer) if isinstance(answer, bytes) else answer
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Any:
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    yield store
+    store.close()
+
+
+def test_prepared_answers_are_used_and_equal_fresh_ones(sqlite_store: Store) -> None:
+    service = MetadataStoreService(StoreHandle(sqlite_store))
+    fresh = MetadataStoreService(StoreHandle(sqlite_store))  # prepares nothing itself
+    last = put_run(service)
+    skeleton = service.GetLineageSubgraph(lineage_request(last), Context()).lineage_subgraph
+    assert len(skeleton.artifacts) == 3 and len(skeleton.executions) == 3
+    for method, request, response_type in client_follow_ups(fresh, skeleton):
+        prepared = getattr(service, method)(request, Context())
+        assert isinstance(prepared, bytes), f"{method} was not answered from the prepared ones"
+        expected = getattr(fresh, method)(request, Context())
+        assert not isinstance(expected, bytes)
+        assert response_type.FromString(prepared) == expected, method
+
+
+def test_a_request_other_than_the_expected_one_is_answered_fresh(sqlite_store: Store) -> None:
+    service = MetadataStoreService(StoreHandle(sqlite_store))
+    last = put_run(service)
+    skeleton = service.GetLineageSubgraph(lineage_request(last), Context()).lineage_subgraph
+    ids = [a.id for a in skeleton.artifacts]
+    for request in (
+        svc.GetArtifactsByIDRequest(artifact_ids=list(reversed(ids)), populate_artifact_types=True),
+        svc.GetArtifactsByIDRequest(artifact_ids=ids),  # without the types
+        svc.GetArtifactsByIDRequest(artifact_ids=ids[:1], populate_artifact_types=True),
+    ):
+        answer = service.GetArtifactsByID(request, Context())
+        assert not isinstance(answer, bytes)
+        assert sorted(a.id for a in answer.artifacts) == sorted(request.artifact_ids)
+
+
+def _update_rows_through_the_store(store: Store, path: Path, artifact_id: int) -> None:
+    service = MetadataStoreService(StoreHandle(store))
+    artifact = service.GetArtifactsByID(
+        svc.GetArtifactsByIDRequest(artifact_ids=[artifact_id]), Context()
+    ).artifacts[0]
+    artifact.custom_properties["rows"].int_value = 99
+    service.PutArtifacts(svc.PutArtifactsRequest(artifacts=[artifact]), Context())
+
+
+def _update_rows_with_mlmd(store: Store, path: Path, artifact_id: int) -> None:
+    """MLMD's own library, another writer on the same file."""
+    config = pb.ConnectionConfig()
+    config.sqlite.filename_uri = str(path)
+    config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE
+    other = mlmd.MetadataStore(config)
+    [artifact] = other.get_artifacts_by_id([artifact_id])
+    artifact.custom_properties["rows"].int_value = 99
+    other.put_artifacts([artifact])
+    del other
+
+
+def _update_rows_with_sqlite(store: Store, path: Path, artifact_id: int) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE ArtifactProperty SET int_value = 99 WHERE artifact_id = ? AND name = 'rows'",
+            (artifact_id,),
+        )
+
+
+@pytest.mark.parametrize(
+    "write",
+    [_update_rows_through_the_store, _update_rows_with_mlmd, _update_rows_with_sqlite],
+    ids=["same-server", "mlmd-library", "sqlite3"],
+)
+def test_a_commit_in_between_is_seen(tmp_path: Path, write: Any) -> None:
+    path = tmp_path / "db.sqlite"
+    store = Store.open(f"sqlite:///{path}")
+    try:
+        service = MetadataStoreService(StoreHandle(store))
+        last = put_run(service)
+        skeleton = service.GetLineageSubgraph(lineage_request(last), Context()).lineage_subgraph
+        [(_, request, response_type), *others] = client_follow_ups(
+            MetadataStoreService(StoreHandle(store)), skeleton
+        )
+        write(store, path, last)
+        answer = service.GetArtifactsByID(request, Context())
+        assert not isinstance(answer, bytes), "a prepared answer outlived a commit"
+        rows = {a.id: a.custom_properties["rows"].int_value for a in answer.artifacts}
+        assert rows[last] == 99
+        for method, other_request, _ in others:  # the rest were dropped too
+            assert not isinstance(getattr(service, method)(other_request, Context()), bytes)
+    finally:
+        store.close()
+
+
+def test_over_grpc_prepared_bytes_reach_the_client_and_a_write_drops_them(
+    tmp_path: Path,
+) -> None:
+    server = LineageServer(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data").start()
+    try:
+        client = server.client()
+        a_type = client.put_artifact_type(pb.ArtifactType(name="Dataset"))
+        e_type = client.put_execution_type(pb.ExecutionType(name="Step"))
+        [source] = client.put_artifacts([pb.Artifact(type_id=a_type, uri="/in")])
+        output = pb.Artifact(type_id=a_type, uri="/out")
+        output.custom_properties["rows"].int_value = 1
+        _, [_, out_id], _ = client.put_execution(
+            pb.Execution(type_id=e_type),
+            [
+                (pb.Artifact(id=source, type_id=a_type, uri="/in"), pb.Event(type=pb.Event.INPUT)),
+                (output, pb.Event(type=pb.Event.OUTPUT)),
+            ],
+            [],
+        )
+        options = pb.LineageSubgraphQueryOptions(max_num_hops=4)
+        options.starting_artifacts.filter_query = f"id = {out_id}"
+        options.direction = pb.LineageSubgraphQueryOptions.UPSTREAM
+        graph = client.get_lineage_subgraph(options)  # six calls, five answered prepared
+        assert sorted(a.uri for a in graph.artifacts) == ["/in", "/out"]
+        assert [t.name for t in graph.artifact_types] == ["Dataset"]
+        assert [t.name for t in graph.execution_types] == ["Step"]
+
+        channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+        stub = svc_grpc.MetadataStoreServiceStub(channel)
+        request = svc.GetLineageSubgraphRequest(lineage_subgraph_query_options=options)
+        request.read_mask.paths.extend(READ_MASK)
+        skeleton = stub.GetLineageSubgraph(request).lineage_subgraph
+        follow_up = svc.GetArtifactsByIDRequest(
+            artifact_ids=[a.id for a in skeleton.artifacts], populate_artifact_types=True
+        )
+        changed = pb.Artifact()
+        changed.CopyFrom(graph.artifacts[[a.id for a in graph.artifacts].index(out_id)])
+        changed.custom_properties["rows"].int_value = 2
+        client.put_artifacts([changed])
+        answer = stub.GetArtifactsByID(follow_up)
+        rows = {a.id: a.custom_properties["rows"].int_value for a in answer.artifacts}
+        assert rows[out_id] == 2
+        channel.close()
+    finally:
+        code = server.stop()
+    assert code == 0, server.log_text()
+
+
+def test_data_version_moves_only_on_commits(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x INTEGER)")
+    version = DataVersion(str(path))
+    first = version.token()
+    assert first is not None
+    assert version.token() == first
+    with sqlite3.connect(path) as conn:
+        conn.execute("SELECT count(*) FROM t").fetchall()  # a read is not a change
+    assert version.token() == first
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO t VALUES (1)")
+    assert version.token() not in (None, first)
+    version.close()
+    assert version.token() is None
+
+
+def test_no_data_version_where_the_backend_has_none(tmp_path: Path) -> None:
+    for url in (
+        "postgresql+psycopg://user@127.0.0.1:1/db",
+        "mysql+pymysql://user@127.0.0.1:1/db",
+        "sqlite://",  # in memory: another connection would see another database
+    ):
+        assert data_version_of(create_engine(url)) is None, url
+    assert data_version_of(create_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")) is not None
+
+
+def test_nothing_is_prepared_without_a_data_version(database_url: str) -> None:
+    store = Store.open(database_url)
+    try:
+        service = MetadataStoreService(StoreHandle(store))
+        last = put_run(service)
+        skeleton = service.GetLineageSubgraph(lineage_request(last), Context()).lineage_subgraph
+        prepared = [
+            getattr(service, method)(request, Context())
+            for method, request, _ in client_follow_ups(service, skeleton)
+        ]
+        expect_prepared = database_url.startswith("sqlite")
+        assert all(isinstance(p, bytes) == expect_prepared for p in prepared), database_url
+    finally:
+        store.close()
