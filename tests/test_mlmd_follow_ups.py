@@ -307,3 +307,30 @@ def test_nothing_is_prepared_without_a_data_version(database_url: str) -> None:
         assert all(isinstance(p, bytes) == expect_prepared for p in prepared), database_url
     finally:
         store.close()
+
+
+def test_prepared_answers_are_bounded_in_number_and_bytes() -> None:
+    from lineage.server.mlmd.follow_ups import FollowUps
+
+    def answer(i: int, size: int) -> tuple[str, Any, Any]:
+        response = svc.GetContextsByIDResponse(contexts=[pb.Context(id=i, name="x" * size)])
+        return ("GetContextsByID", svc.GetContextsByIDRequest(context_ids=[i]), response)
+
+    def kept(follow_ups: FollowUps, version: int) -> list[int]:
+        return [
+            i
+            for i in range(10)
+            if follow_ups.answer(
+                version, "GetContextsByID", svc.GetContextsByIDRequest(context_ids=[i])
+            )
+        ]
+
+    by_number = FollowUps(max_answers=3)
+    by_number.keep(1, [answer(i, 10) for i in range(5)])
+    assert kept(by_number, 1) == [2, 3, 4]  # the oldest go first
+    by_bytes = FollowUps(max_bytes=2500)
+    by_bytes.keep(1, [answer(i, 1000) for i in range(5)])
+    assert kept(by_bytes, 1) == [3, 4]
+    by_bytes.keep(2, [answer(7, 10)])  # a new data version: the old answers are gone
+    assert kept(by_bytes, 2) == [7]
+    assert kept(by_bytes, 1) == []

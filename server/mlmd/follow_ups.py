@@ -24,15 +24,19 @@ from google.protobuf.message import Message
 
 # A skeleton past this many nodes is not worth holding the answers of in memory.
 MAX_NODES = 2_000
-# Prepared answers kept at most (5 per lineage question; a few dashboards at once).
+# Prepared answers kept at most (5 per lineage question; a few dashboards at once), and
+# their bytes at most: the oldest go first.
 MAX_ANSWERS = 200
+MAX_BYTES = 32 * 1024 * 1024
 
 
 class FollowUps:
     """Serialized answers by (method, serialized request), all of one data version."""
 
-    def __init__(self, max_answers: int = MAX_ANSWERS) -> None:
+    def __init__(self, max_answers: int = MAX_ANSWERS, max_bytes: int = MAX_BYTES) -> None:
         self._max = max_answers
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
         self._version: int | None = None
         self._answers: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
@@ -45,14 +49,21 @@ class FollowUps:
         the data was)."""
         with self._lock:
             if version != self._version:
-                self._answers.clear()
+                self._clear()
                 self._version = version
             for method, request, response in answers:
                 key = (method, request.SerializeToString())
-                self._answers[key] = response.SerializeToString()
-                self._answers.move_to_end(key)
-            while len(self._answers) > self._max:
-                self._answers.popitem(last=False)
+                answer = response.SerializeToString()
+                self._bytes += len(answer) - len(self._answers.pop(key, b""))
+                self._answers[key] = answer
+            while self._answers and (
+                len(self._answers) > self._max or self._bytes > self._max_bytes
+            ):
+                self._bytes -= len(self._answers.popitem(last=False)[1])
+
+    def _clear(self) -> None:
+        self._answers.clear()
+        self._bytes = 0
 
     def answer(self, version: int | None, method: str, request: Message) -> bytes | None:
         """The prepared answer to ``request`` if the database is still at its version."""
@@ -61,6 +72,6 @@ class FollowUps:
         key = (method, request.SerializeToString())
         with self._lock:
             if version != self._version:
-                self._answers.clear()
+                self._clear()
                 return None
             return self._answers.get(key)
