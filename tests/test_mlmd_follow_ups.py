@@ -334,3 +334,19 @@ def test_prepared_answers_are_bounded_in_number_and_bytes() -> None:
     by_bytes.keep(2, [answer(7, 10)])  # a new data version: the old answers are gone
     assert kept(by_bytes, 2) == [7]
     assert kept(by_bytes, 1) == []
+
+
+def test_nothing_is_prepared_for_a_caller_that_asked_for_types(sqlite_store: Store) -> None:
+    """Only the ml_metadata client's way of asking (types left out of the read mask, to
+    be fetched by id next) gets its follow-up answers prepared."""
+    service = MetadataStoreService(StoreHandle(sqlite_store))
+    last = put_run(service)
+    for paths in ([], [*READ_MASK, "artifact_types"]):
+        request = lineage_request(last)
+        del request.read_mask.paths[:]
+        request.read_mask.paths.extend(paths)
+        skeleton = service.GetLineageSubgraph(request, Context()).lineage_subgraph
+        follow_up = svc.GetArtifactsByIDRequest(
+            artifact_ids=[a.id for a in skeleton.artifacts], populate_artifact_types=True
+        )
+        assert not isinstance(service.GetArtifactsByID(follow_up, Context()), bytes), paths

@@ -601,7 +601,9 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         response = svc.GetLineageSubgraphResponse()
         graph = store.get_lineage_subgraph(options, mask, details=False)
         cv.lineage_graph_to_pb(graph, response.lineage_subgraph)
-        self._prepare_follow_ups(store, response.lineage_subgraph)
+        if paths and not any(p.endswith("_types") for p in paths):
+            # The ml_metadata client's way: types left out, fetched next by id.
+            self._prepare_follow_ups(store, response.lineage_subgraph)
         return response
 
     def _prepare_follow_ups(self, store: Store, skeleton: pb.LineageGraph) -> None:
