@@ -466,6 +466,54 @@ def test_a_long_run_name_wraps_instead_of_hiding_the_columns(browser: Any, tmp_p
         server.stop()
 
 
+# Holds what the page sends over websockets until window.releaseSockets() is called.
+HOLD_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  const held = [];
+  let open = false;
+  window.releaseSockets = () => { open = true; for (const send of held.splice(0)) send(); };
+  window.WebSocket = class extends Native {
+    send(data) { if (open) super.send(data); else held.push(() => super.send(data)); }
+  };
+})();
+"""
+
+
+def test_running_run_page_sees_a_change_made_before_it_subscribed(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A step that ends between the page's query and the start of its subscription still
+    shows: the subscription's first answer (the current states) differs from the page."""
+    import lineage
+    from lineage.client.client import Client
+    from lineage.store.engine import default_database_url
+
+    data_dir = tmp_path / "late"
+    server = LineageServer(default_database_url(str(data_dir)), data_dir, http=True).start()
+    client = Client(f"grpc://127.0.0.1:{server.port}")
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        context.add_init_script(HOLD_SOCKETS)
+        tab = Page(context.new_page(), f"http://127.0.0.1:{server.http_port}/")
+        with client.start_run("late", "late-1") as run:
+            step = lineage.step("only")
+            step.__enter__()
+            page = tab.open(f"/runs/{run.run_context_id}")
+            page.wait_for_selector(".step-graph .gnode.execution.state-RUNNING")
+            step.__exit__(None, None, None)  # before the page has subscribed
+            page.evaluate("window.releaseSockets()")
+            page.wait_for_selector(
+                ".step-graph .gnode.execution.state-RUNNING", state="detached", timeout=4500
+            )
+        assert tab.count(".step-graph .gnode.execution.state-COMPLETE") == 1
+        assert not tab.errors, tab.errors
+    finally:
+        context.close()
+        client.close()
+        server.stop()
+
+
 def test_running_run_page_follows_its_steps_live(browser: Any, tmp_path: Path) -> None:
     """A run still going: its page subscribes (websocket, graphql-transport-ws) and shows a
     step's new state within a few seconds, sooner than the 5-second fallback refresh."""

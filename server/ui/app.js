@@ -253,14 +253,21 @@ function stepGraphData(steps) {
 
 const RUN_CHANGES = `
 subscription RunChanges($runId: ID!) {
-  executionStateChanges(runId: $runId, includeCurrent: false) { state }
+  executionStateChanges(runId: $runId) { execution { id } state initial }
 }`;
 
 // While a run goes on, its page re-renders (keeping its place) when a step changes state
-// or starts; where websockets do not get through, it looks again every 5 seconds.
-function followRun(id, token, note) {
+// or starts; where websockets do not get through, it looks again every 5 seconds. The
+// subscription starts with the current states: any that differ from the ones the page
+// shows (a step that changed between the page's query and the subscription) count too.
+function followRun(id, token, note, shown) {
   const refresh = debounce(() => rerender(token), 200);
-  stopLive = subscribe(RUN_CHANGES, { runId: `PipelineRun:${id}` }, refresh, () => {
+  const onChange = (data) => {
+    const change = data.executionStateChanges;
+    if (change.initial && shown.get(change.execution.id) === change.state) return;
+    refresh();
+  };
+  stopLive = subscribe(RUN_CHANGES, { runId: `PipelineRun:${id}` }, onChange, () => {
     if (token !== renderToken) return;
     note.textContent = 'This run is still going: the page refreshes every 5 seconds.';
     setTimeout(() => rerender(token), 5000);
@@ -287,7 +294,7 @@ async function runPage(root, id, params, token) {
   if (run.state === 'RUNNING' || run.state === 'PENDING') {
     const note = h('div', { class: 'note live' }, 'This run is still going: the page follows its steps live.');
     root.append(note);
-    followRun(id, token, note);
+    followRun(id, token, note, new Map(run.steps.map((step) => [step.id, step.state])));
   }
 
   const graph = stepGraphData(run.steps);
