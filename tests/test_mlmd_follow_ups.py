@@ -79,46 +79,28 @@ def client_follow_ups(
 ) -> list[tuple[str, Any, type]]:
     """The requests the ml_metadata client sends after the skeleton, built as it does."""
     ctx = Context()
-    executions = decoded(
-        service.GetExecutionsByID(
-            svc.GetExecutionsByIDRequest(execution_ids=[e.id for e in skeleton.executions]), ctx
-        ),
-        svc.GetExecutionsByIDResponse,
+    artifacts = svc.GetArtifactsByIDRequest(
+        artifact_ids=[a.id for a in skeleton.artifacts], populate_artifact_types=True
+    )
+    executions = svc.GetExecutionsByIDRequest(execution_ids=[e.id for e in skeleton.executions])
+    contexts = svc.GetContextsByIDRequest(context_ids=[c.id for c in skeleton.contexts])
+    found_executions = decoded(
+        service.GetExecutionsByID(executions, ctx), svc.GetExecutionsByIDResponse
     ).executions
-    contexts = decoded(
-        service.GetContextsByID(
-            svc.GetContextsByIDRequest(context_ids=[c.id for c in skeleton.contexts]), ctx
-        ),
-        svc.GetContextsByIDResponse,
+    found_contexts = decoded(
+        service.GetContextsByID(contexts, ctx), svc.GetContextsByIDResponse
     ).contexts
+    # The client iterates a set of the type ids: built here the same way.
+    execution_types = svc.GetExecutionTypesByIDRequest(
+        type_ids=set(e.type_id for e in found_executions)
+    )
+    context_types = svc.GetContextTypesByIDRequest(type_ids=set(c.type_id for c in found_contexts))
     return [
-        (
-            "GetArtifactsByID",
-            svc.GetArtifactsByIDRequest(
-                artifact_ids=[a.id for a in skeleton.artifacts], populate_artifact_types=True
-            ),
-            svc.GetArtifactsByIDResponse,
-        ),
-        (
-            "GetExecutionsByID",
-            svc.GetExecutionsByIDRequest(execution_ids=[e.id for e in skeleton.executions]),
-            svc.GetExecutionsByIDResponse,
-        ),
-        (
-            "GetExecutionTypesByID",
-            svc.GetExecutionTypesByIDRequest(type_ids=set(e.type_id for e in executions)),
-            svc.GetExecutionTypesByIDResponse,
-        ),
-        (
-            "GetContextsByID",
-            svc.GetContextsByIDRequest(context_ids=[c.id for c in skeleton.contexts]),
-            svc.GetContextsByIDResponse,
-        ),
-        (
-            "GetContextTypesByID",
-            svc.GetContextTypesByIDRequest(type_ids=set(c.type_id for c in contexts)),
-            svc.GetContextTypesByIDResponse,
-        ),
+        ("GetArtifactsByID", artifacts, svc.GetArtifactsByIDResponse),
+        ("GetExecutionsByID", executions, svc.GetExecutionsByIDResponse),
+        ("GetExecutionTypesByID", execution_types, svc.GetExecutionTypesByIDResponse),
+        ("GetContextsByID", contexts, svc.GetContextsByIDResponse),
+        ("GetContextTypesByID", context_types, svc.GetContextTypesByIDResponse),
     ]
 
 
