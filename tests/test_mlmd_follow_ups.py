@@ -332,3 +332,63 @@ def test_nothing_is_prepared_for_a_caller_that_asked_for_types(sqlite_store: Sto
             artifact_ids=[a.id for a in skeleton.artifacts], populate_artifact_types=True
         )
         assert not isinstance(service.GetArtifactsByID(follow_up, Context()), bytes), paths
+
+
+def test_prepared_answers_are_never_older_than_a_finished_write(tmp_path: Path) -> None:
+    """A writer keeps updating an artifact while a reader asks for its lineage and then
+    for the artifact by id, as the MLMD client does: every answer carries at least the
+    value of the last write that had finished before the by-id call was sent."""
+    import threading
+
+    server = LineageServer(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data").start()
+    try:
+        client = server.client()
+        a_type = client.put_artifact_type(pb.ArtifactType(name="Dataset"))
+        e_type = client.put_execution_type(pb.ExecutionType(name="Step"))
+        source = pb.Artifact(type_id=a_type, uri="/in")
+        source.custom_properties["n"].int_value = 0
+        [source.id] = client.put_artifacts([source])
+        client.put_execution(
+            pb.Execution(type_id=e_type),
+            [(source, pb.Event(type=pb.Event.INPUT))],
+            [],
+        )
+        finished = [0]  # the last value whose write has returned
+        stop = threading.Event()
+
+        def write() -> None:
+            writer = server.client()
+            value = 0
+            while not stop.is_set():
+                value += 1
+                changed = pb.Artifact()
+                changed.CopyFrom(source)
+                changed.custom_properties["n"].int_value = value
+                writer.put_artifacts([changed])
+                finished[0] = value
+
+        channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+        stub = svc_grpc.MetadataStoreServiceStub(channel)
+        request = lineage_request(source.id)
+        follow_up = svc.GetArtifactsByIDRequest(
+            artifact_ids=[source.id], populate_artifact_types=True
+        )
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            stale = []
+            for _ in range(300):
+                stub.GetLineageSubgraph(request)
+                floor = finished[0]
+                [artifact] = stub.GetArtifactsByID(follow_up).artifacts
+                if artifact.custom_properties["n"].int_value < floor:
+                    stale.append((artifact.custom_properties["n"].int_value, floor))
+        finally:
+            stop.set()
+            writer.join()
+            channel.close()
+        assert finished[0] > 10, "the writer hardly ran: the test proves nothing"
+        assert not stale, f"answers older than a finished write: {stale[:5]}"
+    finally:
+        code = server.stop()
+    assert code == 0, server.log_text()
