@@ -294,17 +294,15 @@ def test_nothing_is_prepared_without_a_data_version(database_url: str) -> None:
 def test_prepared_answers_are_bounded_in_number_and_bytes() -> None:
     from lineage.server.mlmd.follow_ups import FollowUps
 
-    def answer(i: int, size: int) -> tuple[str, Any, Any]:
+    def answer(i: int, size: int) -> tuple[Any, Any]:
         response = svc.GetContextsByIDResponse(contexts=[pb.Context(id=i, name="x" * size)])
-        return ("GetContextsByID", svc.GetContextsByIDRequest(context_ids=[i]), response)
+        return (svc.GetContextsByIDRequest(context_ids=[i]), response)
 
     def kept(follow_ups: FollowUps, version: int) -> list[int]:
         return [
             i
             for i in range(10)
-            if follow_ups.answer(
-                version, "GetContextsByID", svc.GetContextsByIDRequest(context_ids=[i])
-            )
+            if follow_ups.answer(version, svc.GetContextsByIDRequest(context_ids=[i]))
         ]
 
     by_number = FollowUps(max_answers=3)

@@ -145,8 +145,8 @@ class TypeCatalog:
             if read_only:
                 with self._lock:
                     self._snapshot = current
-        if read_only and conn.get_transaction() is not None:
-            conn.info[_CHECKED_IN] = (conn.get_transaction(), current)
+        if read_only and (transaction := conn.get_transaction()) is not None:
+            conn.info[_CHECKED_IN] = (transaction, current)
         return current
 
 

@@ -30,8 +30,13 @@ MAX_ANSWERS = 200
 MAX_BYTES = 32 * 1024 * 1024
 
 
+def _key(request: Message) -> tuple[str, bytes]:
+    """Each method has a request type of its own: the type and the bytes name the call."""
+    return (request.DESCRIPTOR.full_name, request.SerializeToString())
+
+
 class FollowUps:
-    """Serialized answers by (method, serialized request), all of one data version."""
+    """Serialized answers by (request type, serialized request), all of one data version."""
 
     def __init__(self, max_answers: int = MAX_ANSWERS, max_bytes: int = MAX_BYTES) -> None:
         self._max = max_answers
@@ -44,15 +49,15 @@ class FollowUps:
     def __bool__(self) -> bool:
         return bool(self._answers)
 
-    def keep(self, version: int, answers: list[tuple[str, Message, Message]]) -> None:
-        """Keep ``(method, request, response)`` answers read at ``version`` (read before
-        the data was)."""
+    def keep(self, version: int, answers: list[tuple[Message, Message]]) -> None:
+        """Keep ``(request, response)`` answers read at ``version`` (read before the data
+        was)."""
         with self._lock:
             if version != self._version:
                 self._clear()
                 self._version = version
-            for method, request, response in answers:
-                key = (method, request.SerializeToString())
+            for request, response in answers:
+                key = _key(request)
                 answer = response.SerializeToString()
                 self._bytes += len(answer) - len(self._answers.pop(key, b""))
                 self._answers[key] = answer
@@ -65,11 +70,11 @@ class FollowUps:
         self._answers.clear()
         self._bytes = 0
 
-    def answer(self, version: int | None, method: str, request: Message) -> bytes | None:
+    def answer(self, version: int | None, request: Message) -> bytes | None:
         """The prepared answer to ``request`` if the database is still at its version."""
         if version is None:
             return None
-        key = (method, request.SerializeToString())
+        key = _key(request)
         with self._lock:
             if version != self._version:
                 self._clear()

@@ -158,14 +158,14 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
     @rpc
     def GetExecutionTypesByID(self, request: Any, store: Store) -> Any:
-        prepared = self._prepared(store, "GetExecutionTypesByID", request)
+        prepared = self._prepared(store, request)
         if prepared is not None:
             return prepared
         return _execution_types_by_id(store.get_types_by_id("execution", list(request.type_ids)))
 
     @rpc
     def GetContextTypesByID(self, request: Any, store: Store) -> Any:
-        prepared = self._prepared(store, "GetContextTypesByID", request)
+        prepared = self._prepared(store, request)
         if prepared is not None:
             return prepared
         return _context_types_by_id(store.get_types_by_id("context", list(request.type_ids)))
@@ -342,15 +342,15 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         found, token = _list(store, "context", request)
         return _page(svc.GetContextsResponse(contexts=[cv.context_to_pb(c) for c in found]), token)
 
-    def _prepared(self, store: Store, method: str, request: Any) -> bytes | None:
-        follow_ups = self._follow_ups.get(store)
-        if not follow_ups:
+    def _prepared(self, store: Store, request: Any) -> bytes | None:
+        kept = self._follow_ups.get(store)
+        if not kept:
             return None
-        return follow_ups.answer(store.data_version(), method, request)
+        return kept.answer(store.data_version(), request)
 
     @rpc
     def GetArtifactsByID(self, request: Any, store: Store) -> Any:
-        prepared = self._prepared(store, "GetArtifactsByID", request)
+        prepared = self._prepared(store, request)
         if prepared is not None:
             return prepared
         ids = list(request.artifact_ids)
@@ -360,14 +360,14 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
     @rpc
     def GetExecutionsByID(self, request: Any, store: Store) -> Any:
-        prepared = self._prepared(store, "GetExecutionsByID", request)
+        prepared = self._prepared(store, request)
         if prepared is not None:
             return prepared
         return _executions_by_id(store.get_nodes_by_id("execution", list(request.execution_ids)))
 
     @rpc
     def GetContextsByID(self, request: Any, store: Store) -> Any:
-        prepared = self._prepared(store, "GetContextsByID", request)
+        prepared = self._prepared(store, request)
         if prepared is not None:
             return prepared
         return _contexts_by_id(store.get_nodes_by_id("context", list(request.context_ids)))
@@ -619,26 +619,25 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         execution_ids = [e.id for e in skeleton.executions]
         context_ids = [c.id for c in skeleton.contexts]
 
-        def read(view: ReadView) -> list[tuple[str, Any, Any]]:
-            answers: list[tuple[str, Any, Any]] = []
+        def read(view: ReadView) -> list[tuple[Any, Any]]:
+            answers: list[tuple[Any, Any]] = []
             if artifact_ids:
-                answers.append(
-                    (
-                        "GetArtifactsByID",
-                        svc.GetArtifactsByIDRequest(
-                            artifact_ids=artifact_ids, populate_artifact_types=True
-                        ),
-                        _artifacts_by_id(*view.nodes_and_types_by_id("artifact", artifact_ids)),
-                    )
+                request = svc.GetArtifactsByIDRequest(
+                    artifact_ids=artifact_ids, populate_artifact_types=True
                 )
+                found_and_types = view.nodes_and_types_by_id("artifact", artifact_ids)
+                answers.append((request, _artifacts_by_id(*found_and_types)))
             for kind, ids in (("execution", execution_ids), ("context", context_ids)):
                 if not ids:
                     continue
+                by_id, ids_field, answer, types_by_id, types_answer = _NODE_FOLLOW_UPS[kind]
                 found = view.nodes_by_id(kind, ids)
                 # The client asks for set(n.type_id for n in nodes): the same set, built
                 # the same way, iterates in the same order.
                 type_ids = list({n.type_id for n in found})
-                answers.extend(_FOLLOW_UP_ANSWERS[kind](ids, found, type_ids, view))
+                answers.append((by_id(**{ids_field: ids}), answer(found)))
+                types = view.types_by_id(kind, type_ids)
+                answers.append((types_by_id(type_ids=type_ids), types_answer(types)))
             return answers
 
         try:
@@ -682,37 +681,24 @@ def _context_types_by_id(types: list[Any]) -> svc.GetContextTypesByIDResponse:
     return svc.GetContextTypesByIDResponse(context_types=[cv.context_type_to_pb(t) for t in types])
 
 
-def _execution_answers(
-    ids: list[int], found: list[Any], type_ids: list[int], view: ReadView
-) -> list[tuple[str, Any, Any]]:
-    return [
-        (
-            "GetExecutionsByID",
-            svc.GetExecutionsByIDRequest(execution_ids=ids),
-            _executions_by_id(found),
-        ),
-        (
-            "GetExecutionTypesByID",
-            svc.GetExecutionTypesByIDRequest(type_ids=type_ids),
-            _execution_types_by_id(view.types_by_id("execution", type_ids)),
-        ),
-    ]
-
-
-def _context_answers(
-    ids: list[int], found: list[Any], type_ids: list[int], view: ReadView
-) -> list[tuple[str, Any, Any]]:
-    return [
-        ("GetContextsByID", svc.GetContextsByIDRequest(context_ids=ids), _contexts_by_id(found)),
-        (
-            "GetContextTypesByID",
-            svc.GetContextTypesByIDRequest(type_ids=type_ids),
-            _context_types_by_id(view.types_by_id("context", type_ids)),
-        ),
-    ]
-
-
-_FOLLOW_UP_ANSWERS = {"execution": _execution_answers, "context": _context_answers}
+# What the client asks next for a skeleton's executions and contexts: (by-id request,
+# its ids field, answer, types-by-id request, answer).
+_NODE_FOLLOW_UPS: dict[str, tuple[Any, str, Callable[..., Any], Any, Callable[..., Any]]] = {
+    "execution": (
+        svc.GetExecutionsByIDRequest,
+        "execution_ids",
+        _executions_by_id,
+        svc.GetExecutionTypesByIDRequest,
+        _execution_types_by_id,
+    ),
+    "context": (
+        svc.GetContextsByIDRequest,
+        "context_ids",
+        _contexts_by_id,
+        svc.GetContextTypesByIDRequest,
+        _context_types_by_id,
+    ),
+}
 
 
 def _found(items: list[Any], what: str, *, asked: bool = True) -> list[Any]:
