@@ -7,6 +7,7 @@ replicas can share a database.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +37,8 @@ from lineage.store.prepared import Prepared
 from lineage.store.wal import WalCheckpointer
 
 T = TypeVar("T")
+
+log = logging.getLogger("lineage.store")
 
 # The most hops a lineage walk takes, as MLMD's GetLineageSubgraph: the walk revisits
 # nodes at every depth, so its cost grows with the hops asked for, however few nodes.
@@ -500,6 +503,19 @@ class Store:
     def get_lineage_subgraph(
         self, options: SubgraphOptions, mask: EdgeMask | None = None, *, details: bool = True
     ) -> model.LineageGraph:
+        return self.get_lineage_subgraph_then(options, mask, details=details)[0]
+
+    def get_lineage_subgraph_then(
+        self,
+        options: SubgraphOptions,
+        mask: EdgeMask | None = None,
+        *,
+        details: bool = True,
+        then: Callable[[ReadView, model.LineageGraph], T] | None = None,
+    ) -> tuple[model.LineageGraph, T | None]:
+        """The subgraph, and what ``then`` reads about it in the same read transaction
+        (one snapshot, one connection). ``then`` failing costs only its own answer:
+        ``None`` in its place, the failure logged."""
         if options.starting_artifacts is None and options.starting_executions is None:
             raise InvalidArgument("lineage subgraph: set starting_artifacts or starting_executions")
         if options.starting_artifacts is not None and options.starting_executions is not None:
@@ -527,7 +543,7 @@ class Store:
             stop_executions=_filter(EXECUTION, options.ending_executions),
         )
 
-        def work(c: Connection) -> model.LineageGraph:
+        def work(c: Connection) -> tuple[model.LineageGraph, T | None]:
             reached = graph.walk(c, spec)
             if not reached.artifacts and not reached.executions:
                 raise NotFound("lineage subgraph: no node matches the starting filter_query")
@@ -539,7 +555,14 @@ class Store:
                 execution_ids -= {
                     e for e in reached.stopped_executions if reached.executions[e] > 0
                 }
-            return _assemble(c, artifact_ids, execution_ids, mask or EdgeMask(), details)
+            found = _assemble(c, artifact_ids, execution_ids, mask or EdgeMask(), details)
+            if then is None:
+                return found, None
+            try:
+                return found, then(ReadView(c), found)
+            except Exception:
+                log.warning("reading after the lineage subgraph failed", exc_info=True)
+                return found, None
 
         return self.read(work)
 

@@ -598,54 +598,68 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         paths = set(request.read_mask.paths)
         # Paths naming no part of a LineageGraph are ignored, as MLMD ignores them.
         mask = EdgeMask(paths & _GRAPH_PARTS) if paths else EdgeMask()
+        # The ml_metadata client's way: types left out, fetched next by id. Then the
+        # answers to those calls are read in the same read transaction (follow_ups.py);
+        # the data version is taken before it, so a commit after it discards them.
+        version = (
+            store.data_version() if paths and not any(p.endswith("_types") for p in paths) else None
+        )
+        graph, follow_up_reads = store.get_lineage_subgraph_then(
+            options, mask, details=False, then=_read_follow_ups if version is not None else None
+        )
         response = svc.GetLineageSubgraphResponse()
-        graph = store.get_lineage_subgraph(options, mask, details=False)
         cv.lineage_graph_to_pb(graph, response.lineage_subgraph)
-        if paths and not any(p.endswith("_types") for p in paths):
-            # The ml_metadata client's way: types left out, fetched next by id.
-            self._prepare_follow_ups(store, response.lineage_subgraph)
+        if version is not None and follow_up_reads:
+            self._follow_ups.setdefault(store, follow_ups.FollowUps()).keep(
+                version, _follow_up_answers(follow_up_reads)
+            )
         return response
 
-    def _prepare_follow_ups(self, store: Store, skeleton: pb.LineageGraph) -> None:
-        """Read and keep the answers to the by-id calls the MLMD client makes next
-        (see follow_ups.py); any failure here only means they are answered as usual."""
-        size = len(skeleton.artifacts) + len(skeleton.executions) + len(skeleton.contexts)
-        if not size or size > follow_ups.MAX_NODES:
-            return
-        version = store.data_version()  # before the read: a commit after it discards all
-        if version is None:
-            return
-        artifact_ids = [a.id for a in skeleton.artifacts]
-        execution_ids = [e.id for e in skeleton.executions]
-        context_ids = [c.id for c in skeleton.contexts]
 
-        def read(view: ReadView) -> list[tuple[Any, Any]]:
-            answers: list[tuple[Any, Any]] = []
-            if artifact_ids:
-                request = svc.GetArtifactsByIDRequest(
-                    artifact_ids=artifact_ids, populate_artifact_types=True
-                )
-                found_and_types = view.nodes_and_types_by_id("artifact", artifact_ids)
-                answers.append((request, _artifacts_by_id(*found_and_types)))
-            for kind, ids in (("execution", execution_ids), ("context", context_ids)):
-                if not ids:
-                    continue
-                by_id, ids_field, answer, types_by_id, types_answer = _NODE_FOLLOW_UPS[kind]
-                found = view.nodes_by_id(kind, ids)
-                # The client asks for set(n.type_id for n in nodes): the same set, built
-                # the same way, iterates in the same order.
-                type_ids = list({n.type_id for n in found})
-                answers.append((by_id(**{ids_field: ids}), answer(found)))
-                types = view.types_by_id(kind, type_ids)
-                answers.append((types_by_id(type_ids=type_ids), types_answer(types)))
-            return answers
+# What the follow-ups read, per kind: (ids asked for, nodes found, type ids, types).
+_FollowUpReads = dict[str, tuple[list[int], list[Any], list[int], list[Any]]]
 
-        try:
-            answers = store.read_view(read)
-        except Exception:
-            log.warning("preparing the lineage follow-up answers failed", exc_info=True)
-            return
-        self._follow_ups.setdefault(store, follow_ups.FollowUps()).keep(version, answers)
+
+def _read_follow_ups(view: ReadView, skeleton: model.LineageGraph) -> _FollowUpReads:
+    """The nodes and types the MLMD client asks for next, by id (its order kept)."""
+    asked = {
+        "artifact": [a.id for a in skeleton.artifacts],
+        "execution": [e.id for e in skeleton.executions],
+        "context": [c.id for c in skeleton.contexts],
+    }
+    if sum(len(ids) for ids in asked.values()) > follow_ups.MAX_NODES:
+        return {}
+    reads: _FollowUpReads = {}
+    for kind, ids in asked.items():
+        if not ids:
+            continue
+        found = view.nodes_by_id(kind, ids)
+        if kind == "artifact":
+            # GetArtifactsByID with populate_artifact_types: each type once, by id.
+            type_ids = sorted({n.type_id for n in found})
+        else:
+            # The client asks for set(n.type_id for n in nodes): the same set, built
+            # the same way, iterates in the same order.
+            type_ids = list({n.type_id for n in found})
+        reads[kind] = (ids, found, type_ids, view.types_by_id(kind, type_ids))
+    return reads
+
+
+def _follow_up_answers(reads: _FollowUpReads) -> list[tuple[Any, Any]]:
+    """(request, answer) of each by-id call the client makes next."""
+    answers: list[tuple[Any, Any]] = []
+    if "artifact" in reads:
+        ids, found, _, types = reads["artifact"]
+        request = svc.GetArtifactsByIDRequest(artifact_ids=ids, populate_artifact_types=True)
+        answers.append((request, _artifacts_by_id(found, types)))
+    for kind in ("execution", "context"):
+        if kind not in reads:
+            continue
+        ids, found, type_ids, types = reads[kind]
+        by_id, ids_field, answer, types_by_id, types_answer = _NODE_FOLLOW_UPS[kind]
+        answers.append((by_id(**{ids_field: ids}), answer(found)))
+        answers.append((types_by_id(type_ids=type_ids), types_answer(types)))
+    return answers
 
 
 _GRAPH_PARTS = frozenset(f.name for f in pb.LineageGraph.DESCRIPTOR.fields)
