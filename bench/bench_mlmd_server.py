@@ -50,7 +50,7 @@ _local = threading.local()
 _lock = threading.Lock()
 _profile = cProfile.Profile() if CPROFILE else None
 _rpcs: dict[str, dict[str, Any]] = defaultdict(
-    lambda: {"calls": 0, "wall": 0.0, "statements": defaultdict(lambda: [0, 0.0])}
+    lambda: {"calls": 0, "wall": 0.0, "cpu": 0.0, "statements": defaultdict(lambda: [0, 0.0])}
 )
 _IN_LIST = re.compile(r"\((?:\s*(?:\?|%s|%\(\w+\)s|\([^()]*\))\s*,?)+\)")
 _SPACE = re.compile(r"\s+")
@@ -87,6 +87,7 @@ def _wrap(name: str, method: Any) -> Any:
         with _lock:
             _local.record = []
             started = time.perf_counter()
+            cpu_started = time.thread_time()
             if _profile is not None:
                 _profile.enable()
             try:
@@ -95,10 +96,12 @@ def _wrap(name: str, method: Any) -> Any:
                 if _profile is not None:
                     _profile.disable()
                 wall = time.perf_counter() - started
+                cpu = time.thread_time() - cpu_started
                 record, _local.record = _local.record, None
                 stats = _rpcs[name]
                 stats["calls"] += 1
                 stats["wall"] += wall
+                stats["cpu"] += cpu
                 for statement, seconds in record:
                     entry = stats["statements"][statement]
                     entry[0] += 1
@@ -146,6 +149,7 @@ def _dump() -> None:
         summary["rpcs"][name] = {
             "calls": calls,
             "mean_ms": 1000 * stats["wall"] / calls,
+            "cpu_ms": 1000 * stats["cpu"] / calls,
             "statements_per_call": total_statements / calls,
             "sql_ms_per_call": 1000 * sql_seconds / calls,
             "top_statements": [
