@@ -794,7 +794,8 @@ def profile_lines(r: SizeResult, statements: int) -> list[str]:
     patches = ", ".join(profile.get("patches") or []) or "none"
     lines = [
         f"Our server at {r.executions:,}, per RPC (client = seen by the client incl. gRPC; "
-        f"handler = server handler, wall and its thread's CPU; SQL = time in cursor.execute). Experimental patches: "
+        f"handler = server handler, wall and its thread's CPU; SQL = time in cursor.execute). "
+        f"Experimental patches: "
         f"{patches}" + ("; cProfile on, times inflated" if profile.get("cprofile") else "")
     ]
     client = profile.get("client", {})
@@ -803,7 +804,7 @@ def profile_lines(r: SizeResult, statements: int) -> list[str]:
         seen_text = f"client p50 {seen['p50_ms']:.2f} mean {seen['mean_ms']:.2f}, " if seen else ""
         lines.append(
             f"  {rpc}: {s['calls']} calls; {seen_text}handler {s['mean_ms']:.2f} ms "
-            f"(CPU {s.get('cpu_ms', float('nan')):.2f}), "
+            f"(CPU {s['cpu_ms']:.2f}), "
             f"SQL {s['sql_ms_per_call']:.2f} ms in {s['statements_per_call']:.1f} statements"
         )
         for stmt in s.get("top_statements", [])[:statements]:
