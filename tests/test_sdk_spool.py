@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ from test_sdk_common import (  # noqa: F401
 
 import lineage
 import lineage.client  # noqa: F401 - installs lineage.connect & co.
-from lineage import Dataset, Input, Metrics, Model, Output
+from lineage import Dataset, Input, Metrics, Model, Output, errors
 from lineage.client import SpoolFullWarning, SpoolWarning
 from lineage.model import EventType, ExecutionState
 
@@ -213,6 +214,27 @@ def test_full_spool_quota_warns_and_keeps_the_report(
         assert _run_counts(store, "full-1") == [(COMPLETE, "produce")]
         assert _run_counts(store, "full-2") == [(COMPLETE, "produce")]
         store.close()
+    finally:
+        restarted.stop()
+
+
+def test_a_server_back_after_an_outage_is_reached_by_the_next_call(
+    sdk_env: Path,  # noqa: F811
+    srv: Server,
+    port: int,
+) -> None:
+    """Seconds of failed calls leave grpc's channel backing off; the call after the server
+    is back must still reach it (it failed for 6-9 s after outages of 3-10 s)."""
+    client = lineage.connect(srv.url)
+    transport = client.outbox.transport
+    srv.kill()
+    outage_ends = time.monotonic() + 3
+    while time.monotonic() < outage_ends:
+        with pytest.raises(errors.Unavailable):
+            transport.find_cached("no-such-key")
+    restarted = Server(srv.data_dir, port=port).start()
+    try:
+        assert transport.find_cached("no-such-key") is None
     finally:
         restarted.stop()
 
