@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -132,8 +133,26 @@ def existing_ids(conn: Connection, kind: NodeKind, ids: Iterable[int]) -> set[in
     return {int(r[0]) for r in _IDS_IN[kind.name].chunked_rows(conn, sorted(set(ids)))}
 
 
-def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[Any]:
-    """Nodes from rows of ``node_select`` (tuples or rows), with their properties."""
+@dataclass(frozen=True)
+class NodeRows:
+    """Nodes as read, before they become objects: rows of ``node_select`` (plus any
+    columns a caller added after the type name) and each node's (properties, custom
+    properties). The core builds dataclasses from them (:func:`nodes_from`); MLMD's
+    server builds its messages straight from them on its by-id path."""
+
+    kind: NodeKind
+    rows: Sequence[Any]
+    properties: dict[int, tuple[dict[str, model.Value], dict[str, model.Value]]]
+
+    @property
+    def type_name_column(self) -> int:
+        """Where the type's name is in a row: after id, type_id, name, external_id, the
+        two times and the kind's extra fields (in ``kind.extra_fields`` order)."""
+        return 6 + len(self.kind.extra_fields)
+
+
+def with_properties(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> NodeRows:
+    """``rows`` of ``node_select`` and all their properties (one more query)."""
     ids = [int(r[0]) for r in rows]
     props: dict[int, tuple[dict[str, model.Value], dict[str, model.Value]]] = {
         i: ({}, {}) for i in ids
@@ -142,10 +161,17 @@ def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[A
         value = value_from_columns(*columns)
         if value is not None:
             props[int(owner)][1 if custom else 0][name] = value
+    return NodeRows(kind, rows, props)
+
+
+def nodes_from(found: NodeRows) -> list[Any]:
+    """The dataclasses of ``found``'s nodes."""
+    kind = found.kind
     extras = kind.extra_fields
-    type_name = 6 + len(extras)  # callers may add columns after it
+    type_name = found.type_name_column
+    props = found.properties
     nodes = []
-    for row in rows:
+    for row in found.rows:
         node_id = int(row[0])
         fields: dict[str, Any] = {
             "id": node_id,
@@ -164,9 +190,21 @@ def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[A
     return nodes
 
 
+def build_nodes(conn: Connection, kind: NodeKind, rows: Sequence[Any]) -> list[Any]:
+    """Nodes from rows of ``node_select`` (tuples or rows), with their properties."""
+    return nodes_from(with_properties(conn, kind, rows))
+
+
+def rows_by_ids(conn: Connection, kind: NodeKind, ids: Sequence[int]) -> NodeRows:
+    """The rows of the nodes with these ids that exist, in ascending id order."""
+    rows = _NODES_BY[(kind.name, "id")].chunked_rows(conn, sorted(set(ids)))
+    rows.sort(key=lambda r: r[0])
+    return with_properties(conn, kind, rows)
+
+
 def load_by_ids(conn: Connection, kind: NodeKind, ids: Sequence[int]) -> list[Any]:
     """The nodes with these ids that exist, in ascending id order."""
-    return load_where_in(conn, kind, "id", sorted(set(ids)))
+    return nodes_from(rows_by_ids(conn, kind, ids))
 
 
 def load_where_in(

@@ -114,6 +114,10 @@ class ReadView:
     def nodes_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
         return nodes.load_by_ids(self._conn, KINDS[kind], ids)
 
+    def node_rows_by_id(self, kind: str, ids: Sequence[int]) -> nodes.NodeRows:
+        """The same nodes as rows, for callers that build their own objects from them."""
+        return nodes.rows_by_ids(self._conn, KINDS[kind], ids)
+
     def types_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
         return types.get_types_by_id(self._conn, KINDS[kind], ids)
 

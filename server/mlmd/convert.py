@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from google.protobuf import json_format
@@ -17,6 +18,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage import model
 from lineage.errors import InvalidArgument
+from lineage.store.nodes import NodeRows
 from lineage.store.values import struct_to_dict
 
 _VALUE_FIELDS = {
@@ -132,6 +134,46 @@ def node_to_pb(node: Any, message: Any) -> Any:
     return message
 
 
+def add_nodes(repeated: Any, nodes: Iterable[Any]) -> None:
+    """Append the dataclasses ``nodes`` to a repeated field of nodes, each message
+    filled where it will live (extend() would copy each one in)."""
+    add = repeated.add
+    for node in nodes:
+        node_to_pb(node, add())
+
+
+def add_node_rows(found: NodeRows, repeated: Any) -> None:
+    """Append ``found``'s nodes to a repeated field of nodes (``response.artifacts``...),
+    each message built straight from its row: what :func:`node_to_pb` makes of the
+    dataclass :func:`~lineage.store.nodes.nodes_from` would build, without building it
+    (the by-id calls that follow every lineage question run this)."""
+    extras = found.kind.extra_fields
+    type_name = found.type_name_column
+    props = found.properties
+    for row in found.rows:
+        node_id = int(row[0])
+        message = repeated.add(
+            id=node_id,
+            type_id=int(row[1]),
+            create_time_since_epoch=int(row[4]),
+            last_update_time_since_epoch=int(row[5]),
+        )
+        if row[type_name] is not None:
+            message.type = row[type_name]
+        if row[2] is not None:
+            message.name = row[2]
+        if row[3] is not None:
+            message.external_id = row[3]
+        for i, extra in enumerate(extras):
+            if row[6 + i] is not None:
+                setattr(message, extra, row[6 + i])
+        declared, custom = props[node_id]
+        if declared:
+            _props_to_pb(declared, message.properties)
+        if custom:
+            _props_to_pb(custom, message.custom_properties)
+
+
 def artifact_from_pb(m: pb.Artifact) -> model.Artifact:
     return node_from_pb(m, model.Artifact)
 
@@ -193,6 +235,13 @@ def type_to_pb(t: Any, message: Any) -> Any:
     return message
 
 
+def add_types(repeated: Any, found: Iterable[Any]) -> None:
+    """Append the type dataclasses ``found`` to a repeated field of types, in place."""
+    add = repeated.add
+    for t in found:
+        type_to_pb(t, add())
+
+
 def artifact_type_to_pb(t: model.ArtifactType) -> pb.ArtifactType:
     return type_to_pb(t, pb.ArtifactType())
 
@@ -231,7 +280,10 @@ def event_from_pb(m: pb.Event) -> model.Event:
 
 
 def event_to_pb(e: model.Event) -> pb.Event:
-    m = pb.Event()
+    return _event_into(e, pb.Event())
+
+
+def _event_into(e: model.Event, m: pb.Event) -> pb.Event:
     if e.artifact_id is not None:
         m.artifact_id = e.artifact_id
     if e.execution_id is not None:
@@ -241,26 +293,34 @@ def event_to_pb(e: model.Event) -> pb.Event:
     if e.milliseconds_since_epoch is not None:
         m.milliseconds_since_epoch = e.milliseconds_since_epoch
     if e.path:
+        steps = m.path.steps
         for step in e.path:
-            s = m.path.steps.add()
             if step.index is not None:
-                s.index = step.index
+                steps.add(index=step.index)
             else:
-                s.key = step.key or ""
+                steps.add(key=step.key or "")
     return m
 
 
+def add_events(repeated: Any, events: Iterable[model.Event]) -> None:
+    """Append ``events`` to a repeated field of events, in place."""
+    add = repeated.add
+    for e in events:
+        _event_into(e, add())
+
+
 def lineage_graph_to_pb(g: model.LineageGraph, target: pb.LineageGraph) -> None:
+    # Each message is filled where it will live (add()): extend() would copy it there.
     target.artifact_types.extend(artifact_type_to_pb(t) for t in g.artifact_types)
     target.execution_types.extend(execution_type_to_pb(t) for t in g.execution_types)
     target.context_types.extend(context_type_to_pb(t) for t in g.context_types)
-    target.artifacts.extend(artifact_to_pb(a) for a in g.artifacts)
-    target.executions.extend(execution_to_pb(e) for e in g.executions)
-    target.contexts.extend(context_to_pb(c) for c in g.contexts)
-    target.events.extend(event_to_pb(e) for e in g.events)
-    target.attributions.extend(
-        pb.Attribution(artifact_id=a.artifact_id, context_id=a.context_id) for a in g.attributions
-    )
-    target.associations.extend(
-        pb.Association(execution_id=a.execution_id, context_id=a.context_id) for a in g.associations
-    )
+    add_nodes(target.artifacts, g.artifacts)
+    add_nodes(target.executions, g.executions)
+    add_nodes(target.contexts, g.contexts)
+    add_events(target.events, g.events)
+    add_attribution = target.attributions.add
+    for a in g.attributions:
+        add_attribution(artifact_id=a.artifact_id, context_id=a.context_id)
+    add_association = target.associations.add
+    for b in g.associations:
+        add_association(execution_id=b.execution_id, context_id=b.context_id)

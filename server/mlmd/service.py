@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -24,6 +24,7 @@ from lineage.errors import InvalidArgument, NotFound, Unimplemented
 from lineage.server.grpc_status import guarded
 from lineage.server.mlmd import convert as cv
 from lineage.server.mlmd import follow_ups
+from lineage.store.nodes import NodeRows
 from lineage.store.paging import ListOptions
 from lineage.store.store import (
     MAX_HOPS,
@@ -152,9 +153,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
     @rpc
     def GetArtifactTypesByID(self, request: Any, store: Store) -> Any:
         ts = store.get_types_by_id("artifact", list(request.type_ids))
-        return svc.GetArtifactTypesByIDResponse(
-            artifact_types=[cv.artifact_type_to_pb(t) for t in ts]
-        )
+        return _with_types(svc.GetArtifactTypesByIDResponse(), "artifact_types", ts)
 
     @rpc
     def GetExecutionTypesByID(self, request: Any, store: Store) -> Any:
@@ -173,19 +172,17 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
     @rpc
     def GetArtifactTypes(self, request: Any, store: Store) -> Any:
         ts = _without_external_id(store.get_types("artifact"))
-        return svc.GetArtifactTypesResponse(artifact_types=[cv.artifact_type_to_pb(t) for t in ts])
+        return _with_types(svc.GetArtifactTypesResponse(), "artifact_types", ts)
 
     @rpc
     def GetExecutionTypes(self, request: Any, store: Store) -> Any:
         ts = _without_external_id(store.get_types("execution"))
-        return svc.GetExecutionTypesResponse(
-            execution_types=[cv.execution_type_to_pb(t) for t in ts]
-        )
+        return _with_types(svc.GetExecutionTypesResponse(), "execution_types", ts)
 
     @rpc
     def GetContextTypes(self, request: Any, store: Store) -> Any:
         ts = _without_external_id(store.get_types("context"))
-        return svc.GetContextTypesResponse(context_types=[cv.context_type_to_pb(t) for t in ts])
+        return _with_types(svc.GetContextTypesResponse(), "context_types", ts)
 
     @rpc
     def GetArtifactTypesByExternalIds(self, request: Any, store: Store) -> Any:
@@ -194,9 +191,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             "artifact types with the given external ids",
             asked=bool(request.external_ids),
         )
-        return svc.GetArtifactTypesByExternalIdsResponse(
-            artifact_types=[cv.artifact_type_to_pb(t) for t in ts]
-        )
+        return _with_types(svc.GetArtifactTypesByExternalIdsResponse(), "artifact_types", ts)
 
     @rpc
     def GetExecutionTypesByExternalIds(self, request: Any, store: Store) -> Any:
@@ -205,9 +200,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             "execution types with the given external ids",
             asked=bool(request.external_ids),
         )
-        return svc.GetExecutionTypesByExternalIdsResponse(
-            execution_types=[cv.execution_type_to_pb(t) for t in ts]
-        )
+        return _with_types(svc.GetExecutionTypesByExternalIdsResponse(), "execution_types", ts)
 
     @rpc
     def GetContextTypesByExternalIds(self, request: Any, store: Store) -> Any:
@@ -216,9 +209,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             "context types with the given external ids",
             asked=bool(request.external_ids),
         )
-        return svc.GetContextTypesByExternalIdsResponse(
-            context_types=[cv.context_type_to_pb(t) for t in ts]
-        )
+        return _with_types(svc.GetContextTypesByExternalIdsResponse(), "context_types", ts)
 
     # --- node writes -------------------------------------------------------------
 
@@ -326,21 +317,17 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
     @rpc
     def GetArtifacts(self, request: Any, store: Store) -> Any:
         found, token = _list(store, "artifact", request)
-        return _page(
-            svc.GetArtifactsResponse(artifacts=[cv.artifact_to_pb(a) for a in found]), token
-        )
+        return _page(_with_nodes(svc.GetArtifactsResponse(), "artifacts", found), token)
 
     @rpc
     def GetExecutions(self, request: Any, store: Store) -> Any:
         found, token = _list(store, "execution", request)
-        return _page(
-            svc.GetExecutionsResponse(executions=[cv.execution_to_pb(e) for e in found]), token
-        )
+        return _page(_with_nodes(svc.GetExecutionsResponse(), "executions", found), token)
 
     @rpc
     def GetContexts(self, request: Any, store: Store) -> Any:
         found, token = _list(store, "context", request)
-        return _page(svc.GetContextsResponse(contexts=[cv.context_to_pb(c) for c in found]), token)
+        return _page(_with_nodes(svc.GetContextsResponse(), "contexts", found), token)
 
     def _prepared(self, store: Store, request: Any) -> bytes | None:
         kept = self._follow_ups.get(store)
@@ -355,22 +342,24 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             return prepared
         ids = list(request.artifact_ids)
         if not request.populate_artifact_types:
-            return _artifacts_by_id(store.get_nodes_by_id("artifact", ids))
-        return _artifacts_by_id(*store.get_nodes_and_types_by_id("artifact", ids))
+            return _artifacts_by_id(store.read_view(lambda v: v.node_rows_by_id("artifact", ids)))
+        return _artifacts_by_id(*store.read_view(lambda v: _rows_and_types(v, "artifact", ids)))
 
     @rpc
     def GetExecutionsByID(self, request: Any, store: Store) -> Any:
         prepared = self._prepared(store, request)
         if prepared is not None:
             return prepared
-        return _executions_by_id(store.get_nodes_by_id("execution", list(request.execution_ids)))
+        ids = list(request.execution_ids)
+        return _executions_by_id(store.read_view(lambda v: v.node_rows_by_id("execution", ids)))
 
     @rpc
     def GetContextsByID(self, request: Any, store: Store) -> Any:
         prepared = self._prepared(store, request)
         if prepared is not None:
             return prepared
-        return _contexts_by_id(store.get_nodes_by_id("context", list(request.context_ids)))
+        ids = list(request.context_ids)
+        return _contexts_by_id(store.read_view(lambda v: v.node_rows_by_id("context", ids)))
 
     def _by_type(self, store: Store, kind: str, request: Any) -> tuple[list[Any], str | None]:
         options = list_options(request)
@@ -388,31 +377,27 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
     @rpc
     def GetArtifactsByType(self, request: Any, store: Store) -> Any:
         found, token = self._by_type(store, "artifact", request)
-        return _page(
-            svc.GetArtifactsByTypeResponse(artifacts=[cv.artifact_to_pb(a) for a in found]), token
-        )
+        return _page(_with_nodes(svc.GetArtifactsByTypeResponse(), "artifacts", found), token)
 
     @rpc
     def GetExecutionsByType(self, request: Any, store: Store) -> Any:
         found, token = self._by_type(store, "execution", request)
         return _page(
-            svc.GetExecutionsByTypeResponse(executions=[cv.execution_to_pb(e) for e in found]),
+            _with_nodes(svc.GetExecutionsByTypeResponse(), "executions", found),
             token,
         )
 
     @rpc
     def GetContextsByType(self, request: Any, store: Store) -> Any:
         found, token = self._by_type(store, "context", request)
-        return _page(
-            svc.GetContextsByTypeResponse(contexts=[cv.context_to_pb(c) for c in found]), token
-        )
+        return _page(_with_nodes(svc.GetContextsByTypeResponse(), "contexts", found), token)
 
     @rpc
     def GetArtifactByTypeAndName(self, request: Any, store: Store) -> Any:
         found = _by_type_and_name(store, "artifact", request, request.artifact_name)
         response = svc.GetArtifactByTypeAndNameResponse()
         if found is not None:
-            response.artifact.CopyFrom(cv.artifact_to_pb(found))
+            cv.node_to_pb(found, response.artifact)
         return response
 
     @rpc
@@ -420,7 +405,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         found = _by_type_and_name(store, "execution", request, request.execution_name)
         response = svc.GetExecutionByTypeAndNameResponse()
         if found is not None:
-            response.execution.CopyFrom(cv.execution_to_pb(found))
+            cv.node_to_pb(found, response.execution)
         return response
 
     @rpc
@@ -428,13 +413,13 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         found = _by_type_and_name(store, "context", request, request.context_name)
         response = svc.GetContextByTypeAndNameResponse()
         if found is not None:
-            response.context.CopyFrom(cv.context_to_pb(found))
+            cv.node_to_pb(found, response.context)
         return response
 
     @rpc
     def GetArtifactsByURI(self, request: Any, store: Store) -> Any:
         found = store.get_artifacts_by_uri(list(request.uris))
-        return svc.GetArtifactsByURIResponse(artifacts=[cv.artifact_to_pb(a) for a in found])
+        return _with_nodes(svc.GetArtifactsByURIResponse(), "artifacts", found)
 
     @rpc
     def GetArtifactsByExternalIds(self, request: Any, store: Store) -> Any:
@@ -443,9 +428,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             "artifacts with the given external ids",
             asked=bool(request.external_ids),
         )
-        return svc.GetArtifactsByExternalIdsResponse(
-            artifacts=[cv.artifact_to_pb(a) for a in found]
-        )
+        return _with_nodes(svc.GetArtifactsByExternalIdsResponse(), "artifacts", found)
 
     @rpc
     def GetExecutionsByExternalIds(self, request: Any, store: Store) -> Any:
@@ -454,9 +437,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             "executions with the given external ids",
             asked=bool(request.external_ids),
         )
-        return svc.GetExecutionsByExternalIdsResponse(
-            executions=[cv.execution_to_pb(e) for e in found]
-        )
+        return _with_nodes(svc.GetExecutionsByExternalIdsResponse(), "executions", found)
 
     @rpc
     def GetContextsByExternalIds(self, request: Any, store: Store) -> Any:
@@ -465,19 +446,19 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             "contexts with the given external ids",
             asked=bool(request.external_ids),
         )
-        return svc.GetContextsByExternalIdsResponse(contexts=[cv.context_to_pb(c) for c in found])
+        return _with_nodes(svc.GetContextsByExternalIdsResponse(), "contexts", found)
 
     # --- edges -------------------------------------------------------------------
 
     @rpc
     def GetEventsByExecutionIDs(self, request: Any, store: Store) -> Any:
         found = store.get_events_by_execution_ids(list(request.execution_ids))
-        return svc.GetEventsByExecutionIDsResponse(events=[cv.event_to_pb(e) for e in found])
+        return _with_events(svc.GetEventsByExecutionIDsResponse(), "events", found)
 
     @rpc
     def GetEventsByArtifactIDs(self, request: Any, store: Store) -> Any:
         found = store.get_events_by_artifact_ids(list(request.artifact_ids))
-        return svc.GetEventsByArtifactIDsResponse(events=[cv.event_to_pb(e) for e in found])
+        return _with_events(svc.GetEventsByArtifactIDsResponse(), "events", found)
 
     @rpc
     def GetContextsByArtifact(self, request: Any, store: Store) -> Any:
@@ -485,7 +466,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             store.get_contexts_by_node("artifact", request.artifact_id),
             f"contexts for artifact {request.artifact_id}",
         )
-        return svc.GetContextsByArtifactResponse(contexts=[cv.context_to_pb(c) for c in found])
+        return _with_nodes(svc.GetContextsByArtifactResponse(), "contexts", found)
 
     @rpc
     def GetContextsByExecution(self, request: Any, store: Store) -> Any:
@@ -493,19 +474,17 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             store.get_contexts_by_node("execution", request.execution_id),
             f"contexts for execution {request.execution_id}",
         )
-        return svc.GetContextsByExecutionResponse(contexts=[cv.context_to_pb(c) for c in found])
+        return _with_nodes(svc.GetContextsByExecutionResponse(), "contexts", found)
 
     @rpc
     def GetParentContextsByContext(self, request: Any, store: Store) -> Any:
         found = store.get_related_contexts([request.context_id], parents=True)[request.context_id]
-        return svc.GetParentContextsByContextResponse(contexts=[cv.context_to_pb(c) for c in found])
+        return _with_nodes(svc.GetParentContextsByContextResponse(), "contexts", found)
 
     @rpc
     def GetChildrenContextsByContext(self, request: Any, store: Store) -> Any:
         found = store.get_related_contexts([request.context_id], parents=False)[request.context_id]
-        return svc.GetChildrenContextsByContextResponse(
-            contexts=[cv.context_to_pb(c) for c in found]
-        )
+        return _with_nodes(svc.GetChildrenContextsByContextResponse(), "contexts", found)
 
     @rpc
     def GetParentContextsByContexts(self, request: Any, store: Store) -> Any:
@@ -513,9 +492,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         response = svc.GetParentContextsByContextsResponse()
         for child, parents in related.items():
             if parents:
-                response.contexts[child].parent_contexts.extend(
-                    cv.context_to_pb(c) for c in parents
-                )
+                cv.add_nodes(response.contexts[child].parent_contexts, parents)
         return response
 
     @rpc
@@ -524,16 +501,14 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         response = svc.GetChildrenContextsByContextsResponse()
         for parent, children in related.items():
             if children:
-                response.contexts[parent].children_contexts.extend(
-                    cv.context_to_pb(c) for c in children
-                )
+                cv.add_nodes(response.contexts[parent].children_contexts, children)
         return response
 
     @rpc
     def GetArtifactsByContext(self, request: Any, store: Store) -> Any:
         found, token = _in_context(store, "artifact", request)
         return _page(
-            svc.GetArtifactsByContextResponse(artifacts=[cv.artifact_to_pb(a) for a in found]),
+            _with_nodes(svc.GetArtifactsByContextResponse(), "artifacts", found),
             token,
         )
 
@@ -541,7 +516,7 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
     def GetExecutionsByContext(self, request: Any, store: Store) -> Any:
         found, token = _in_context(store, "execution", request)
         return _page(
-            svc.GetExecutionsByContextResponse(executions=[cv.execution_to_pb(e) for e in found]),
+            _with_nodes(svc.GetExecutionsByContextResponse(), "executions", found),
             token,
         )
 
@@ -617,7 +592,14 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 
 
 # What the follow-ups read, per kind: (ids asked for, nodes found, type ids, types).
-_FollowUpReads = dict[str, tuple[list[int], list[Any], list[int], list[Any]]]
+_FollowUpReads = dict[str, tuple[list[int], NodeRows, list[int], list[Any]]]
+
+
+def _rows_and_types(view: ReadView, kind: str, ids: list[int]) -> tuple[NodeRows, list[Any]]:
+    """The nodes with these ids and their types, each once, by id (GetArtifactsByID with
+    populate_artifact_types)."""
+    found = view.node_rows_by_id(kind, ids)
+    return found, view.types_by_id(kind, sorted({int(r[1]) for r in found.rows}))
 
 
 def _read_follow_ups(view: ReadView, skeleton: model.LineageGraph) -> _FollowUpReads:
@@ -633,14 +615,14 @@ def _read_follow_ups(view: ReadView, skeleton: model.LineageGraph) -> _FollowUpR
     for kind, ids in asked.items():
         if not ids:
             continue
-        found = view.nodes_by_id(kind, ids)
         if kind == "artifact":
-            # GetArtifactsByID with populate_artifact_types: each type once, by id.
-            type_ids = sorted({n.type_id for n in found})
-        else:
-            # The client asks for set(n.type_id for n in nodes): the same set, built
-            # the same way, iterates in the same order.
-            type_ids = list({n.type_id for n in found})
+            found, types = _rows_and_types(view, kind, ids)
+            reads[kind] = (ids, found, [], types)
+            continue
+        found = view.node_rows_by_id(kind, ids)
+        # The client asks for set(n.type_id for n in nodes): the same set, built the
+        # same way, iterates in the same order.
+        type_ids = list({int(r[1]) for r in found.rows})
         reads[kind] = (ids, found, type_ids, view.types_by_id(kind, type_ids))
     return reads
 
@@ -669,30 +651,33 @@ _GRAPH_PARTS = frozenset(f.name for f in pb.LineageGraph.DESCRIPTOR.fields)
 
 
 def _artifacts_by_id(
-    found: list[Any], types: list[Any] | None = None
+    found: NodeRows, types: list[Any] | None = None
 ) -> svc.GetArtifactsByIDResponse:
-    response = svc.GetArtifactsByIDResponse(artifacts=[cv.artifact_to_pb(a) for a in found])
+    response = svc.GetArtifactsByIDResponse()
+    cv.add_node_rows(found, response.artifacts)
     if types is not None:
-        response.artifact_types.extend(cv.artifact_type_to_pb(t) for t in types)
+        cv.add_types(response.artifact_types, types)
     return response
 
 
-def _executions_by_id(found: list[Any]) -> svc.GetExecutionsByIDResponse:
-    return svc.GetExecutionsByIDResponse(executions=[cv.execution_to_pb(e) for e in found])
+def _executions_by_id(found: NodeRows) -> svc.GetExecutionsByIDResponse:
+    response = svc.GetExecutionsByIDResponse()
+    cv.add_node_rows(found, response.executions)
+    return response
 
 
-def _contexts_by_id(found: list[Any]) -> svc.GetContextsByIDResponse:
-    return svc.GetContextsByIDResponse(contexts=[cv.context_to_pb(c) for c in found])
+def _contexts_by_id(found: NodeRows) -> svc.GetContextsByIDResponse:
+    response = svc.GetContextsByIDResponse()
+    cv.add_node_rows(found, response.contexts)
+    return response
 
 
 def _execution_types_by_id(types: list[Any]) -> svc.GetExecutionTypesByIDResponse:
-    return svc.GetExecutionTypesByIDResponse(
-        execution_types=[cv.execution_type_to_pb(t) for t in types]
-    )
+    return _with_types(svc.GetExecutionTypesByIDResponse(), "execution_types", types)
 
 
 def _context_types_by_id(types: list[Any]) -> svc.GetContextTypesByIDResponse:
-    return svc.GetContextTypesByIDResponse(context_types=[cv.context_type_to_pb(t) for t in types])
+    return _with_types(svc.GetContextTypesByIDResponse(), "context_types", types)
 
 
 # What the client asks next for a skeleton's executions and contexts: (by-id request,
@@ -713,6 +698,25 @@ _NODE_FOLLOW_UPS: dict[str, tuple[Any, str, Callable[..., Any], Any, Callable[..
         _context_types_by_id,
     ),
 }
+
+
+def _with_nodes(response: Any, field: str, found: Iterable[Any]) -> Any:
+    """``response`` with the nodes ``found`` in its repeated ``field``, each converted in
+    place (a list of messages passed to the constructor would be copied in)."""
+    cv.add_nodes(getattr(response, field), found)
+    return response
+
+
+def _with_types(response: Any, field: str, found: Iterable[Any]) -> Any:
+    """``response`` with the types ``found`` in its repeated ``field``, in place."""
+    cv.add_types(getattr(response, field), found)
+    return response
+
+
+def _with_events(response: Any, field: str, found: Iterable[model.Event]) -> Any:
+    """``response`` with the events ``found`` in its repeated ``field``, in place."""
+    cv.add_events(getattr(response, field), found)
+    return response
 
 
 def _found(items: list[Any], what: str, *, asked: bool = True) -> list[Any]:
