@@ -39,9 +39,18 @@ def render() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+# The labelled series of each (method, code), looked up once: labels() takes a lock and
+# checks its arguments on every call, and every gRPC call lands here.
+_GRPC_SERIES: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 def observe_grpc(method: str, code: str, seconds: float) -> None:
-    GRPC_REQUESTS.labels(method, code).inc()
-    GRPC_SECONDS.labels(method).observe(seconds)
+    series = _GRPC_SERIES.get((method, code))
+    if series is None:
+        series = (GRPC_REQUESTS.labels(method, code), GRPC_SECONDS.labels(method))
+        series = _GRPC_SERIES.setdefault((method, code), series)
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 class HttpMetricsMiddleware:

@@ -503,10 +503,11 @@ def test_running_run_page_sees_a_change_made_before_it_subscribed(
             page.wait_for_selector(".step-graph .gnode.execution.state-RUNNING")
             step.__exit__(None, None, None)  # before the page has subscribed
             page.evaluate("window.releaseSockets()")
-            page.wait_for_selector(
-                ".step-graph .gnode.execution.state-RUNNING", state="detached", timeout=4500
-            )
+            # A refresh empties the page before the new answer fills it: wait for the
+            # step as it is now, not merely for the old one to go.
+            page.wait_for_selector(".step-graph .gnode.execution.state-COMPLETE", timeout=4500)
         assert tab.count(".step-graph .gnode.execution.state-COMPLETE") == 1
+        assert tab.count(".step-graph .gnode.execution.state-RUNNING") == 0
         assert not tab.errors, tab.errors
     finally:
         context.close()
