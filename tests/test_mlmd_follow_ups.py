@@ -465,7 +465,7 @@ def test_nodes_built_from_rows_equal_those_built_from_dataclasses(database_url: 
             rows = store.read_view(lambda v, k=kind, i=kind_ids: v.node_rows_by_id(k, i))
             assert [int(r[0]) for r in rows.rows] == sorted(kind_ids)
             from_rows = response[kind]()
-            cv.add_node_rows(rows, getattr(from_rows, field[kind]))
+            cv.add_node_rows(getattr(from_rows, field[kind]), rows)
             from_dataclasses = response[kind]()
             getattr(from_dataclasses, field[kind]).extend(
                 cv.node_to_pb(n, message[kind]()) for n in nodes.nodes_from(rows)

@@ -111,20 +111,20 @@ class ReadView:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def nodes_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
-        return nodes.load_by_ids(self._conn, KINDS[kind], ids)
-
     def node_rows_by_id(self, kind: str, ids: Sequence[int]) -> nodes.NodeRows:
-        """The same nodes as rows, for callers that build their own objects from them."""
+        """The nodes with these ids that exist, as rows (ascending id), for callers that
+        build their own objects from them."""
         return nodes.rows_by_ids(self._conn, KINDS[kind], ids)
 
     def types_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
         return types.get_types_by_id(self._conn, KINDS[kind], ids)
 
-    def nodes_and_types_by_id(self, kind: str, ids: Sequence[int]) -> tuple[list[Any], list[Any]]:
-        """The nodes with these ids and their types (each once, by id)."""
-        found = self.nodes_by_id(kind, ids)
-        return found, self.types_by_id(kind, sorted({n.type_id for n in found}))
+    def node_rows_and_types_by_id(
+        self, kind: str, ids: Sequence[int]
+    ) -> tuple[nodes.NodeRows, list[Any]]:
+        """The nodes with these ids, as rows, and their types (each once, by id)."""
+        found = self.node_rows_by_id(kind, ids)
+        return found, self.types_by_id(kind, sorted({int(r[1]) for r in found.rows}))
 
 
 class Store:
@@ -300,12 +300,6 @@ class Store:
 
     def get_nodes_by_id(self, kind: str, ids: Sequence[int]) -> list[Any]:
         return self.read(lambda c: nodes.load_by_ids(c, KINDS[kind], ids))
-
-    def get_nodes_and_types_by_id(
-        self, kind: str, ids: Sequence[int]
-    ) -> tuple[list[Any], list[Any]]:
-        """The nodes with these ids and their types (each once, by id), in one read."""
-        return self.read_view(lambda view: view.nodes_and_types_by_id(kind, ids))
 
     def list_nodes(
         self,

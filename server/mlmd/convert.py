@@ -142,7 +142,7 @@ def add_nodes(repeated: Any, nodes: Iterable[Any]) -> None:
         node_to_pb(node, add())
 
 
-def add_node_rows(found: NodeRows, repeated: Any) -> None:
+def add_node_rows(repeated: Any, found: NodeRows) -> None:
     """Append ``found``'s nodes to a repeated field of nodes (``response.artifacts``...),
     each message built straight from its row: what :func:`node_to_pb` makes of the
     dataclass :func:`~lineage.store.nodes.nodes_from` would build, without building it
@@ -311,9 +311,9 @@ def add_events(repeated: Any, events: Iterable[model.Event]) -> None:
 
 def lineage_graph_to_pb(g: model.LineageGraph, target: pb.LineageGraph) -> None:
     # Each message is filled where it will live (add()): extend() would copy it there.
-    target.artifact_types.extend(artifact_type_to_pb(t) for t in g.artifact_types)
-    target.execution_types.extend(execution_type_to_pb(t) for t in g.execution_types)
-    target.context_types.extend(context_type_to_pb(t) for t in g.context_types)
+    add_types(target.artifact_types, g.artifact_types)
+    add_types(target.execution_types, g.execution_types)
+    add_types(target.context_types, g.context_types)
     add_nodes(target.artifacts, g.artifacts)
     add_nodes(target.executions, g.executions)
     add_nodes(target.contexts, g.contexts)

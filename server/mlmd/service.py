@@ -343,7 +343,9 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
         ids = list(request.artifact_ids)
         if not request.populate_artifact_types:
             return _artifacts_by_id(store.read_view(lambda v: v.node_rows_by_id("artifact", ids)))
-        return _artifacts_by_id(*store.read_view(lambda v: _rows_and_types(v, "artifact", ids)))
+        return _artifacts_by_id(
+            *store.read_view(lambda v: v.node_rows_and_types_by_id("artifact", ids))
+        )
 
     @rpc
     def GetExecutionsByID(self, request: Any, store: Store) -> Any:
@@ -595,13 +597,6 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
 _FollowUpReads = dict[str, tuple[list[int], NodeRows, list[int], list[Any]]]
 
 
-def _rows_and_types(view: ReadView, kind: str, ids: list[int]) -> tuple[NodeRows, list[Any]]:
-    """The nodes with these ids and their types, each once, by id (GetArtifactsByID with
-    populate_artifact_types)."""
-    found = view.node_rows_by_id(kind, ids)
-    return found, view.types_by_id(kind, sorted({int(r[1]) for r in found.rows}))
-
-
 def _read_follow_ups(view: ReadView, skeleton: model.LineageGraph) -> _FollowUpReads:
     """The nodes and types the MLMD client asks for next, by id (its order kept)."""
     asked = {
@@ -615,14 +610,14 @@ def _read_follow_ups(view: ReadView, skeleton: model.LineageGraph) -> _FollowUpR
     for kind, ids in asked.items():
         if not ids:
             continue
-        if kind == "artifact":
-            found, types = _rows_and_types(view, kind, ids)
-            reads[kind] = (ids, found, [], types)
-            continue
         found = view.node_rows_by_id(kind, ids)
-        # The client asks for set(n.type_id for n in nodes): the same set, built the
-        # same way, iterates in the same order.
-        type_ids = list({int(r[1]) for r in found.rows})
+        if kind == "artifact":
+            # GetArtifactsByID with populate_artifact_types: each type once, by id.
+            type_ids = sorted({int(r[1]) for r in found.rows})
+        else:
+            # The client asks for set(n.type_id for n in nodes): the same set, built
+            # the same way, iterates in the same order.
+            type_ids = list({int(r[1]) for r in found.rows})
         reads[kind] = (ids, found, type_ids, view.types_by_id(kind, type_ids))
     return reads
 
@@ -654,7 +649,7 @@ def _artifacts_by_id(
     found: NodeRows, types: list[Any] | None = None
 ) -> svc.GetArtifactsByIDResponse:
     response = svc.GetArtifactsByIDResponse()
-    cv.add_node_rows(found, response.artifacts)
+    cv.add_node_rows(response.artifacts, found)
     if types is not None:
         cv.add_types(response.artifact_types, types)
     return response
@@ -662,13 +657,13 @@ def _artifacts_by_id(
 
 def _executions_by_id(found: NodeRows) -> svc.GetExecutionsByIDResponse:
     response = svc.GetExecutionsByIDResponse()
-    cv.add_node_rows(found, response.executions)
+    cv.add_node_rows(response.executions, found)
     return response
 
 
 def _contexts_by_id(found: NodeRows) -> svc.GetContextsByIDResponse:
     response = svc.GetContextsByIDResponse()
-    cv.add_node_rows(found, response.contexts)
+    cv.add_node_rows(response.contexts, found)
     return response
 
 
