@@ -822,3 +822,161 @@ def strings_byte_for_byte(s: Any, rec: Any) -> None:
         "uri LIKE 'mod_l%'",
     ):
         rec(f"filter {query}", lambda q=query: s.get_artifacts(list_options=L(filter_query=q)))
+
+
+@scenario
+def lineage_walked_edges(s: Any, rec: Any) -> None:
+    """Which events a lineage answer holds: MLMD's walk adds an event only where it
+    walked it, so an edge pointing against the direction stays out even when both of its
+    nodes are in the answer; a starting node that is also an ending node is dropped
+    unless ending nodes are included, and never walked from."""
+    at = s.put_artifact_type(pb.ArtifactType(name="File"))
+    et = s.put_execution_type(pb.ExecutionType(name="Step"))
+    a1, a2, a3, a4 = s.put_artifacts([pb.Artifact(type_id=at, uri=f"/a{i}") for i in range(4)])
+    e1, e2, e3 = s.put_executions([pb.Execution(type_id=et) for _ in range(3)])
+    i_, o_ = pb.Event.INPUT, pb.Event.OUTPUT
+    # a1 -> e1 -> a2 -> e2 -> a3, and a shortcut a1 -> e2; e3 reads a2 and writes a4
+    s.put_events(
+        [
+            pb.Event(artifact_id=a1, execution_id=e1, type=i_),
+            pb.Event(artifact_id=a2, execution_id=e1, type=o_),
+            pb.Event(artifact_id=a2, execution_id=e2, type=i_),
+            pb.Event(artifact_id=a3, execution_id=e2, type=o_),
+            pb.Event(artifact_id=a1, execution_id=e2, type=i_),
+            pb.Event(artifact_id=a2, execution_id=e3, type=i_),
+            pb.Event(artifact_id=a4, execution_id=e3, type=o_),
+        ]
+    )
+    D = pb.LineageSubgraphQueryOptions
+
+    def subgraph(
+        query: str,
+        hops: int,
+        direction: Any,
+        ending: str | None = None,
+        include: bool = False,
+        executions: bool = False,
+    ) -> Any:
+        options = pb.LineageSubgraphQueryOptions(max_num_hops=hops, direction=direction)
+        start = options.starting_executions if executions else options.starting_artifacts
+        start.filter_query = query
+        if ending is not None:
+            end = options.ending_executions if executions else options.ending_artifacts
+            end.filter_query = ending
+            end.include_ending_nodes = include
+        return _sorted_graph(s.get_lineage_subgraph(options))
+
+    two = f"id IN ({a2}, {a3})"
+    for direction in (D.UPSTREAM, D.DOWNSTREAM, D.BIDIRECTIONAL):
+        name = D.Direction.Name(direction)
+        for hops in (1, 2, 3, 4):
+            rec(f"{name} from a2, a3, {hops} hops", lambda d=direction, h=hops: subgraph(two, h, d))
+            rec(
+                f"{name} from a1, {hops} hops",
+                lambda d=direction, h=hops: subgraph(f"id = {a1}", h, d),
+            )
+        for include in (False, True):
+            rec(
+                f"{name} from a1 ending at a1, include={include}",
+                lambda d=direction, i=include: subgraph(f"id = {a1}", 4, d, f"id = {a1}", i),
+            )
+            rec(
+                f"{name} from a1, a3 ending at a3, include={include}",
+                lambda d=direction, i=include: subgraph(
+                    f"id IN ({a1}, {a3})", 4, d, f"id = {a3}", i
+                ),
+            )
+            rec(
+                f"{name} from a1 ending at a2, include={include}",
+                lambda d=direction, i=include: subgraph(f"id = {a1}", 4, d, f"id = {a2}", i),
+            )
+            rec(
+                f"{name} from e2 ending at e2, include={include}",
+                lambda d=direction, i=include: subgraph(
+                    f"id = {e2}", 4, d, f"id = {e2}", i, executions=True
+                ),
+            )
+
+
+@scenario
+def upserts_at_the_edges(s: Any, rec: Any) -> None:
+    """Reusing an artifact by external_id updates it; an artifact put without a uri
+    has uri ''; base types may be added to a type, never changed or unset; a property
+    path naming no property is ignored; a page token survives a new filter_query."""
+    at = s.put_artifact_type(pb.ArtifactType(name="Blob"))
+    et = s.put_execution_type(pb.ExecutionType(name="Job"))
+    old = pb.Artifact(type_id=at, uri="/old", external_id="ext-1", state=pb.Artifact.PENDING)
+    old.custom_properties["stale"].int_value = 1
+    s.put_artifacts([old])
+    new = pb.Artifact(type_id=at, uri="/new", external_id="ext-1", state=pb.Artifact.LIVE)
+    new.custom_properties["fresh"].string_value = "yes"
+    rec(
+        "put_execution reusing an artifact by external_id",
+        lambda: s.put_execution(
+            pb.Execution(type_id=et),
+            [(new, pb.Event(type=pb.Event.OUTPUT))],
+            [],
+            reuse_artifact_if_already_exist_by_external_id=True,
+        ),
+        PUT_EXECUTION,
+    )
+    rec("the reused artifact", lambda: s.get_artifacts_by_external_ids(["ext-1"]))
+
+    [bare] = s.put_artifacts([pb.Artifact(type_id=at, name="no-uri")])
+    rec("artifact put without a uri", lambda: s.get_artifacts_by_id([bare]))
+    rec("artifacts by uri ''", lambda: s.get_artifacts_by_uri(""))
+    for query in ("uri = ''", "uri IS NULL", "uri IS NOT NULL"):
+        rec(f"filter {query}", lambda q=query: s.get_artifacts(mlmd.ListOptions(filter_query=q)))
+    [moved] = s.put_artifacts([pb.Artifact(type_id=at, name="moved", uri="/x")])
+    s.put_artifacts([pb.Artifact(id=moved, type_id=at, name="moved")], field_mask_paths=["uri"])
+    rec("uri cleared through a field mask", lambda: s.get_artifacts_by_id([moved]))
+
+    A = pb.ArtifactType
+    steps = [
+        ("no base type, then DATASET", "B1", [None, A.DATASET]),
+        ("DATASET, then none", "B2", [A.DATASET, None]),
+        ("DATASET, then MODEL", "B3", [A.DATASET, A.MODEL]),
+        ("DATASET, then UNSET", "B4", [A.DATASET, A.UNSET]),
+        ("UNSET for a new type", "B5", [A.UNSET]),
+    ]
+    for label, name, bases in steps:
+        for base in bases:
+            t = A(name=name) if base is None else A(name=name, base_type=base)
+            rec(f"base types {label}: put {base}", lambda t=t: s.put_artifact_type(t), "t")
+        rec(
+            f"base types {label}: stored",
+            lambda n=name: s.get_artifact_types_by_id(
+                [t.id for t in s.get_artifact_types() if t.name == n]
+            ),
+        )
+    rec(
+        "execution type TRAIN, then PROCESS",
+        lambda: [
+            s.put_execution_type(pb.ExecutionType(name="EB", base_type=base))
+            for base in (pb.ExecutionType.TRAIN, pb.ExecutionType.PROCESS)
+        ],
+        "t",
+    )
+
+    kept = _artifact(at, name="masked", custom={"x": 1}, uri="/m")
+    [masked] = s.put_artifacts([kept])
+    for path in ("custom_properties.", "properties.", "custom_properties"):
+        rec(
+            f"field mask {path!r}",
+            lambda p=path: (
+                s.put_artifacts([pb.Artifact(id=masked, type_id=at)], field_mask_paths=[p]),
+                s.get_artifacts_by_id([masked]),
+            ),
+            ("a", None),
+        )
+
+    request = svc.GetArtifactsRequest()
+    request.options.max_result_size = 2
+    request.options.order_by_field.field = pb.ListOperationOptions.OrderByField.ID
+    first = rec("page 1", lambda: raw(s, "GetArtifacts", request))
+    if first is not None:
+        request.options.next_page_token = first.next_page_token
+        request.options.filter_query = "uri LIKE '/%'"
+        rec("page 2 under a new filter_query", lambda: raw(s, "GetArtifacts", request))
+        request.options.order_by_field.is_asc = False
+        rec("page 2 in another order", lambda: raw(s, "GetArtifacts", request))

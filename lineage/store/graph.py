@@ -261,3 +261,37 @@ def events_between(conn: Connection, artifact_ids: set[int], execution_ids: set[
     ]
     rows.sort(key=lambda r: r[0])
     return rows
+
+
+def walked_events(rows: list[Any], reached: Reached, direction: int, max_hops: int) -> list[Any]:
+    """Of ``rows`` (events between nodes of the answer), those MLMD's breadth-first walk
+    adds: an event counts when a node it may be walked from in ``direction`` was
+    expanded (reached before the last hop, not an ending node) and the other end was
+    then new, an ending node kept in the answer, or (walking one way only) reached
+    already. So a directional answer holds no edge pointing the other way, even between
+    two of its nodes, and a starting node that is an ending node is never walked from."""
+    from_artifact, from_execution = _event_types(direction)
+    directional = direction != BIDIRECTIONAL
+
+    def counts(depth: int, other_depth: int, other_stopped: bool) -> bool:
+        return other_stopped or other_depth == depth + 1 or (directional and other_depth <= depth)
+
+    kept = []
+    for row in rows:
+        artifact, execution, kind = int(row[1]), int(row[2]), int(row[3])
+        a_depth, e_depth = reached.artifacts[artifact], reached.executions[execution]
+        a_stopped = artifact in reached.stopped_artifacts
+        e_stopped = execution in reached.stopped_executions
+        if (
+            (from_artifact is None or kind in from_artifact)
+            and not a_stopped
+            and a_depth < max_hops
+            and counts(a_depth, e_depth, e_stopped)
+        ) or (
+            (from_execution is None or kind in from_execution)
+            and not e_stopped
+            and e_depth < max_hops
+            and counts(e_depth, a_depth, a_stopped)
+        ):
+            kept.append(row)
+    return kept

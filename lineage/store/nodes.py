@@ -338,9 +338,11 @@ def _mask_fields(
     custom: set[str] = set()
     all_props = all_custom = False
     for path in mask:
-        head, _, rest = path.partition(".")
-        if head not in _MASKABLE[kind.name]:
-            continue  # not a field of the kind: ignored, as MLMD ignores it
+        head, dot, rest = path.partition(".")
+        if head not in _MASKABLE[kind.name] or (dot and not rest):
+            # Not a field of the kind, or a property path naming no property
+            # ("custom_properties."): ignored, as MLMD ignores it.
+            continue
         if head == "properties":
             if rest:
                 props.add(rest)

@@ -38,7 +38,9 @@ class ListOptions:
     filter_query: str | None = None
 
     def fingerprint(self) -> str:
-        raw = json.dumps([self.order_by, self.is_asc, self.filter_query or ""])
+        # What a page token holds the caller to: the order only. MLMD lets the next call
+        # change filter_query, and the next page is then of the new filter.
+        raw = json.dumps([self.order_by, self.is_asc])
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -57,9 +59,7 @@ def _decode_token(options: ListOptions) -> tuple[Any, int] | None:
     except (ValueError, KeyError, TypeError):
         raise InvalidArgument("next_page_token is malformed: pass back a token unchanged") from None
     if fingerprint != options.fingerprint():
-        raise InvalidArgument(
-            "next_page_token was made for other list options (order or filter_query changed)"
-        )
+        raise InvalidArgument("next_page_token was made for another order (order_by_field changed)")
     if not all(_is_int64(v) for v in (last_id, last_value) if v is not None):
         raise InvalidArgument("next_page_token is malformed: pass back a token unchanged")
     return last_value, last_id

@@ -12,7 +12,8 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, select
@@ -547,13 +548,24 @@ class Store:
                 raise NotFound("lineage subgraph: no node matches the starting filter_query")
             artifact_ids = set(reached.artifacts)
             execution_ids = set(reached.executions)
+            # Ending nodes, starting ones included (as MLMD), only if asked for.
             if options.ending_artifacts and not options.include_ending_artifacts:
-                artifact_ids -= {a for a in reached.stopped_artifacts if reached.artifacts[a] > 0}
+                artifact_ids -= reached.stopped_artifacts
             if options.ending_executions and not options.include_ending_executions:
-                execution_ids -= {
-                    e for e in reached.stopped_executions if reached.executions[e] > 0
-                }
-            found = _assemble(c, artifact_ids, execution_ids, mask or EdgeMask(), details)
+                execution_ids -= reached.stopped_executions
+            found = _assemble(
+                c,
+                artifact_ids,
+                execution_ids,
+                mask or EdgeMask(),
+                details,
+                keep_events=partial(
+                    graph.walked_events,
+                    reached=reached,
+                    direction=options.direction,
+                    max_hops=spec.max_hops,
+                ),
+            )
             if then is None:
                 return found, None
             try:
@@ -750,8 +762,8 @@ def _put_artifacts_reusing(
                 select(ARTIFACT.table.c.id).where(ARTIFACT.table.c.external_id == art.external_id)
             ).first()
             if row is not None:
-                ids.append(int(row.id))
-                continue
+                # As MLMD: the stored artifact takes the given one's fields (an upsert).
+                art = replace(art, id=int(row.id))
         if art.id:
             ids.append(nodes.update_node(c, ARTIFACT, art, cache, now))
         else:
@@ -832,6 +844,7 @@ def _assemble(
     execution_ids: set[int],
     mask: EdgeMask,
     details: bool = True,
+    keep_events: Callable[[list[Any]], list[Any]] | None = None,
 ) -> model.LineageGraph:
     """The graph of these nodes. Without ``details`` nodes carry only their ids and the
     type lists hold every type of their kind: the skeleton MLMD's server answers, which
@@ -850,6 +863,8 @@ def _assemble(
         result.executions = execs
     if "events" in parts:
         rows = graph.events_between(c, artifact_ids, execution_ids)
+        if keep_events is not None:
+            rows = keep_events(rows)
         result.events = edges._build_events(c, rows)
     attributions = [
         model.Attribution(int(context_id), int(artifact_id))

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from lineage import model
-from lineage.errors import AlreadyExists, InvalidArgument, NotFound
+from lineage.errors import AlreadyExists, InvalidArgument, NotFound, Unimplemented
 from lineage.store import type_catalog
 from lineage.store.kinds import NodeKind
 from lineage.store.rows import inserted_id
@@ -63,6 +63,12 @@ def put_type(
     for prop, data_type in given.properties.items():
         if not data_type or data_type not in model.PropertyType.__members__.values():
             raise InvalidArgument(f"Property {prop} is UNKNOWN.")
+    if given.base_type is not None and int(given.base_type) == 0:
+        # MLMD's answer too (UNSET reads as deleting the base type, which it refuses).
+        raise Unimplemented(
+            f"Type {given.name!r}: base_type UNSET is not supported (removing a base type "
+            "is not supported); leave base_type unset instead"
+        )
     # MLMD's schema has no unique key on type names: serialize type writers on the
     # MLMDEnv row (FOR UPDATE is a no-op on SQLite, whose writers are serial anyway).
     conn.execute(select(mlmd_env_table.c.schema_version).with_for_update())
@@ -95,7 +101,24 @@ def put_type(
             type_property_table.insert(),
             [{"type_id": type_id, "name": p, "data_type": int(given.properties[p])} for p in added],
         )
+    if given.base_type:
+        _link_base_type(conn, kind, given, type_id)
     return type_id
+
+
+def _link_base_type(conn: Connection, kind: NodeKind, given: model.AnyType, type_id: int) -> None:
+    """An existing type may gain a base type, never change it (as MLMD)."""
+    parent_id = _base_type_to_parent_id(kind, given.base_type)
+    stored = conn.execute(
+        select(parent_type_table.c.parent_type_id).where(parent_type_table.c.type_id == type_id)
+    ).first()
+    if stored is None:
+        conn.execute(parent_type_table.insert().values(type_id=type_id, parent_type_id=parent_id))
+    elif int(stored.parent_type_id) != parent_id:
+        raise Unimplemented(
+            f"Type {given.name!r} already has another base_type; changing a base_type is "
+            "not supported"
+        )
 
 
 def _insert_type(conn: Connection, kind: NodeKind, given: model.AnyType) -> int:

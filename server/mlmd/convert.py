@@ -34,7 +34,7 @@ _VALUE_FIELDS = {
 # --- text -----------------------------------------------------------------------------
 
 
-def _text(what: str, data: Any) -> Any:
+def text(what: str, data: Any) -> Any:
     """A field as given, unless it is a string that is not valid UTF-8: MLMD's messages
     are proto2, whose parser passes such a string on as bytes, and bytes stored where
     text belongs would break every later read of the row."""
@@ -65,7 +65,7 @@ def value_from_pb(name: str, message: pb.Value) -> model.Value:
         return model.Value(
             kind, model.ProtoValue(message.proto_value.type_url, message.proto_value.value)
         )
-    return model.Value(kind, _text(f"property {name!r}", getattr(message, which)))
+    return model.Value(kind, text(f"property {name!r}", getattr(message, which)))
 
 
 def value_to_pb(value: model.Value, target: pb.Value) -> None:
@@ -113,7 +113,7 @@ def _scalar_fields(cls: type) -> tuple[str, ...]:
 
 def node_from_pb(message: Any, cls: type) -> Any:
     values: dict[str, Any] = {
-        name: _text(name, getattr(message, name))
+        name: text(name, getattr(message, name))
         for name in _scalar_fields(cls)
         if message.HasField(name)
     }
@@ -175,7 +175,12 @@ def add_node_rows(repeated: Any, found: NodeRows) -> None:
 
 
 def artifact_from_pb(m: pb.Artifact) -> model.Artifact:
-    return node_from_pb(m, model.Artifact)
+    artifact: model.Artifact = node_from_pb(m, model.Artifact)
+    if artifact.uri is None:
+        # MLMD stores an artifact's uri as given, unset as '': it then reads back set
+        # to '', and matches uri = '' (not uri IS NULL) in filters and GetArtifactsByURI.
+        artifact.uri = ""
+    return artifact
 
 
 def execution_from_pb(m: pb.Execution) -> model.Execution:
@@ -216,7 +221,7 @@ def type_from_pb(message: Any, cls: type) -> Any:
             if message.HasField(f.name):
                 values[f.name] = _struct_type_to_json(getattr(message, f.name))
         elif message.HasField(f.name):
-            values[f.name] = _text(f.name, getattr(message, f.name))
+            values[f.name] = text(f.name, getattr(message, f.name))
     return cls(**values)
 
 
@@ -266,7 +271,7 @@ def event_from_pb(m: pb.Event) -> model.Event:
             if which == "index":
                 path.append(model.PathStep(index=step.index))
             elif which == "key":
-                path.append(model.PathStep(key=_text("an event path key", step.key)))
+                path.append(model.PathStep(key=text("an event path key", step.key)))
             # A step that sets neither names nothing: dropped, as MLMD drops it.
     return model.Event(
         artifact_id=m.artifact_id if m.HasField("artifact_id") else None,
