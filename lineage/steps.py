@@ -329,6 +329,10 @@ def _check_properties(props: Mapping[str, Any], where: str) -> None:
         _check_value(value, f"{where}[{name!r}]")
 
 
+# The last millisecond of the year 9999: past it no calendar library reads a time back.
+MAX_TIME_MS = 253_402_300_799_999
+
+
 def validate_report(report: StepReport) -> None:
     """InvalidArgument with a clear message for a report that cannot be recorded."""
     for name in ("idempotency_key", "pipeline", "run", "step"):
@@ -346,6 +350,13 @@ def validate_report(report: StepReport) -> None:
             f"state {report.state} is not an execution state "
             "(RUNNING=2, COMPLETE=3, FAILED=4, CACHED=5, CANCELED=6)"
         )
+    for name in ("start_time_ms", "end_time_ms"):
+        ms = getattr(report, name)
+        if ms and not 0 <= ms <= MAX_TIME_MS:
+            raise InvalidArgument(
+                f"{name} {ms} is not a time in milliseconds since the epoch (a time in "
+                "microseconds or nanoseconds by mistake?)"
+            )
     _check_value(report.parameters, "parameters")
     _check_properties(report.custom_properties, "custom_properties")
     for side, items in (("inputs", report.inputs), ("outputs", report.outputs)):

@@ -40,7 +40,10 @@ def graphql_schema(output: Path | None, check: bool) -> None:
             sys.exit(1)
         click.echo(f"{output} is up to date")
         return
-    output.write_text(sdl)
+    try:
+        output.write_text(sdl)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output}")
 
 

@@ -56,6 +56,7 @@ ENV_VARS = [ENV_PREFIX + name.upper() for name in FIELDS]
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 AT_LEAST_ONE = ("max_message_mb", "workers")
+MAX_MESSAGE_MB = 2047  # gRPC message sizes are 32-bit signed: 2 GiB - 1 byte
 _TOML_KINDS = {
     "bool": (bool, "true or false"),
     "int": (int, "a whole number"),
@@ -130,6 +131,11 @@ def load_config(
     for name in AT_LEAST_ONE:
         if getattr(config, name) < 1:
             raise InvalidArgument(f"{name} must be at least 1, got {getattr(config, name)}")
+    if config.max_message_mb > MAX_MESSAGE_MB:
+        raise InvalidArgument(
+            f"max_message_mb must be at most {MAX_MESSAGE_MB} (gRPC's limit is 2 GiB - 1 "
+            f"byte), got {config.max_message_mb}"
+        )
     for port_name in ("port", "http_port"):
         port = getattr(config, port_name)
         if port > 65535:

@@ -27,7 +27,13 @@ def parse_duration(text: str) -> float:
     m = _DURATION.match(text)
     if not m:
         raise click.BadParameter(f"not a duration: {text!r} (examples: 0, 90s, 30m, 1h, 2d)")
-    return float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+    seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+    if seconds > MAX_DURATION_SECONDS:
+        raise click.BadParameter(f"{text!r} is too long: at most 100 years (36500d)")
+    return seconds
+
+
+MAX_DURATION_SECONDS = 36500 * 86400
 
 
 @click.command("gc")

@@ -227,5 +227,9 @@ def _open_fsspec(url: str) -> BlobStore:
         fs, path = fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:
         raise InvalidArgument(f"cannot open blob store {url!r}: {exc}") from exc
+    except Exception as exc:  # a filesystem's own constructor: a host not found, a bad path...
+        raise InvalidArgument(
+            f"cannot open blob store {url!r}: {type(exc).__name__}: {exc}"
+        ) from exc
     protocol = url.split("://", 1)[0].lower()
     return FsspecBlobStore(fs, path, protocol=protocol)

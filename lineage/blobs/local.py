@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -83,6 +84,8 @@ class LocalBlobStore(BlobStore):
             st = os.stat(self._path(key))
         except (FileNotFoundError, NotADirectoryError):
             return None
+        if not stat.S_ISREG(st.st_mode):
+            return None  # a directory (KFP's output URIs often are) holds no object
         return ObjectStat(st.st_size, st.st_mtime)
 
     def _touch(self, key: str) -> None:

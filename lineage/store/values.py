@@ -26,6 +26,10 @@ def encode_struct(data: dict[str, Any]) -> str:
     message = struct_pb2.Struct()
     try:
         message.update(data)
+    except RecursionError:
+        raise InvalidArgument(
+            "struct value is nested too deeply to be stored (at most about 33 levels)"
+        ) from None
     except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidArgument(f"struct value is not JSON-like: {exc}") from None
     raw = message.SerializeToString()

@@ -12,6 +12,7 @@ well-formed protocol message closes the connection with 4400 and the reason."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -48,6 +49,27 @@ def decode_json(data: str | bytes) -> object:
     except (UnicodeError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else "not valid UTF-8"
         raise json.JSONDecodeError(reason, "", 0) from None
+    return value
+
+
+def encode_json(data: object) -> str:
+    """``json.dumps`` that always writes JSON: a NaN or infinite number (structs keep
+    them, as MLMD does) becomes the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``,
+    protobuf's JSON spelling, where plain ``json.dumps`` would write bare ``NaN``,
+    which no browser parses."""
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(data), separators=(",", ":"), allow_nan=False)
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
     return value
 
 
@@ -125,6 +147,9 @@ class LineageGraphQL(GraphQL[GraphQLContext, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data)
+
+    def encode_json(self, data: object) -> str | bytes:
+        return encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         try:

@@ -127,9 +127,16 @@ def _enum(cls: type[enum.Enum], value: int | None) -> Any:
 
 
 def ms_to_datetime(ms: int | None) -> datetime | None:
+    """A time in ms since the epoch; ``None`` when unset or past what a datetime holds
+    (years 1 to 9999): times come from clients (an event's, a step's reported end), and
+    one in microseconds by mistake must not fail every read that touches it (the raw
+    number stays readable in the ``...SinceEpoch`` fields)."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def now_ms() -> int:

@@ -80,8 +80,10 @@ def list_options_from_pb(o: pb.ListOperationOptions) -> ListOptions:
         max_result_size=o.max_result_size,
         order_by=names[field],
         is_asc=o.order_by_field.is_asc,
-        next_page_token=o.next_page_token or None,
-        filter_query=o.filter_query if o.HasField("filter_query") else None,
+        next_page_token=cv.text("next_page_token", o.next_page_token) or None,
+        filter_query=cv.text("filter_query", o.filter_query)
+        if o.HasField("filter_query")
+        else None,
     )
 
 
@@ -570,6 +572,8 @@ class MetadataStoreService(svc_grpc.MetadataStoreServiceServicer):
             raise InvalidArgument(
                 "lineage_subgraph_query_options: set starting_artifacts or starting_executions"
             )
+        for part in (which, "ending_artifacts", "ending_executions"):
+            cv.text(f"{part}.filter_query", getattr(o, part).filter_query)
         if not getattr(o, which).filter_query.strip():
             raise InvalidArgument(f"{which}.filter_query is empty: say which nodes to start from")
         paths = set(request.read_mask.paths)
