@@ -949,6 +949,18 @@ def upserts_at_the_edges(s: Any, rec: Any) -> None:
                 [t.id for t in s.get_artifact_types() if t.name == n]
             ),
         )
+    for external_id in ("x-1", "x-2", None, "x-10"):
+        t = A(name="Relabelled", external_id=external_id) if external_id else A(name="Relabelled")
+        rec(
+            f"type put again with external_id {external_id}",
+            lambda t=t: s.put_artifact_type(t),
+            "t",
+        )
+        rec(f"type after external_id {external_id}", lambda: s.get_artifact_type("Relabelled"))
+        rec(
+            f"types by external ids after {external_id}",
+            lambda: s.get_artifact_types_by_external_ids(["x-1", "x-2", "x-10"]),
+        )
     rec(
         "execution type TRAIN, then PROCESS",
         lambda: [

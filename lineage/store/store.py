@@ -28,7 +28,7 @@ from lineage.errors import (
     OutOfRange,
     Unavailable,
 )
-from lineage.store import edges, graph, nodes, paging, types
+from lineage.store import edges, graph, nodes, paging, type_catalog, types
 from lineage.store.data_version import data_version_of
 from lineage.store.engine import driver_reason, is_sqlite, make_engine, read_only
 from lineage.store.kinds import ARTIFACT, CONTEXT, EXECUTION, KINDS, NodeKind
@@ -186,8 +186,11 @@ class Store:
                         result = work(conn)
                     finally:
                         learned = conn.info.pop(nodes.PENDING_TYPES, None)
+                        changed = conn.info.pop(type_catalog.CHANGED_IN_PLACE, False)
                 if learned:
                     self.type_cache.update(learned)
+                if changed:
+                    type_catalog.forget(self.engine)
                 return result
             except IntegrityError:
                 raise AlreadyExists(

@@ -2,10 +2,13 @@
 
 Three of the six calls behind one MLMD lineage question read types, and so do most
 node reads. Types are only ever added to (a new type, a new property, a new base type
-link); nothing in MLMD's API updates or deletes them. So the number of rows and the
-highest type id of the three type tables identify their content, and one cheap
-statement per read tells whether the copy in memory is the one this transaction sees,
-also when other servers write to the same database.
+link) but for one field: putting a type again may replace its ``external_id``. So the
+number of rows and the highest type id of the three type tables, with the number and
+total length of external ids, identify their content, and one cheap statement per read
+tells whether the copy in memory is the one this transaction sees, also when other
+servers write to the same database. An external_id replaced by one of the same length
+is the blind spot: the writer calls :func:`forget` after its commit, so its own process
+never serves the old one.
 
 A copy is kept only when it was read outside a write transaction: a transaction that
 adds a type and then rolls back must not leave its type behind.
@@ -31,6 +34,9 @@ _MARK = Prepared(
         select(func.max(type_table.c.id)).scalar_subquery(),
         select(func.count()).select_from(type_property_table).scalar_subquery(),
         select(func.count()).select_from(parent_type_table).scalar_subquery(),
+        # The one field of a type MLMD updates in place: its external_id (see forget()).
+        select(func.count(type_table.c.external_id)).scalar_subquery(),
+        select(func.sum(func.length(type_table.c.external_id))).scalar_subquery(),
     )
 )
 _TYPES = Prepared(
@@ -157,6 +163,19 @@ _CHECKED_IN = "lineage_types_checked_in"
 
 _catalogs: weakref.WeakKeyDictionary[Any, TypeCatalog] = weakref.WeakKeyDictionary()
 _catalogs_lock = threading.Lock()
+
+
+def forget(engine: Any) -> None:
+    """Drop the copy kept for ``engine``'s database (after a commit that changed a type
+    in a way the mark may not show)."""
+    catalog = _catalogs.get(engine.pool)
+    if catalog is not None:
+        with catalog._lock:
+            catalog._snapshot = None
+
+
+# conn.info key: set by a write that replaced a type's external_id (Store.write forgets).
+CHANGED_IN_PLACE = "lineage_type_changed_in_place"
 
 
 def snapshot(conn: Connection) -> Snapshot:

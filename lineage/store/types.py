@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lineage import model
@@ -103,7 +103,29 @@ def put_type(
         )
     if given.base_type:
         _link_base_type(conn, kind, given, type_id)
+    if given.external_id:
+        _replace_external_id(conn, given, type_id)
     return type_id
+
+
+def _replace_external_id(conn: Connection, given: model.AnyType, type_id: int) -> None:
+    """As MLMD: a type put again with another (non-empty) external_id takes it."""
+    stored = conn.execute(select(type_table.c.external_id).where(type_table.c.id == type_id))
+    if stored.scalar() == given.external_id:
+        return
+    clash = conn.execute(
+        select(type_table.c.id).where(
+            type_table.c.external_id == given.external_id, type_table.c.id != type_id
+        )
+    ).first()
+    if clash is not None:
+        raise AlreadyExists(
+            f"Conflict of external_id: {given.external_id!r} already names type {clash.id}"
+        )
+    conn.execute(
+        update(type_table).where(type_table.c.id == type_id).values(external_id=given.external_id)
+    )
+    conn.info[type_catalog.CHANGED_IN_PLACE] = True
 
 
 def _link_base_type(conn: Connection, kind: NodeKind, given: model.AnyType, type_id: int) -> None:
