@@ -372,6 +372,10 @@ def validate_report(report: StepReport) -> None:
                     "(PENDING=1, LIVE=2, MARKED_FOR_DELETION=3, DELETED=4, ABANDONED=5, "
                     "REFERENCE=6)"
                 )
+            if art.blob is not None and art.blob.size < 0:
+                raise InvalidArgument(
+                    f"{side}[{item.key!r}]: blob size {art.blob.size} is negative"
+                )
             _check_properties(art.custom_properties, f"{side}[{item.key!r}].custom_properties")
             if side == "inputs" and not (art.id or art.external_id or art.uri):
                 raise InvalidArgument(

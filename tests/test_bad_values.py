@@ -7,6 +7,7 @@ gRPC stub, HTTP.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -226,3 +227,43 @@ def test_commands_refuse_bad_settings_in_one_line(
     assert done.returncode in (1, 2), done
     assert words in done.stderr, done.stderr
     assert "Traceback" not in done.stderr + done.stdout, done.stderr
+
+
+def test_odd_tokens_path_indexes_and_blob_sizes(served: Served) -> None:
+    from ml_metadata import errors
+
+    s = served.mlmd
+    at, et = _types(s)
+    nested = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode()
+    request = svc.GetArtifactsRequest(options=mlmd.ListOperationOptions(next_page_token=nested))
+    response = svc.GetArtifactsResponse()
+    with pytest.raises(errors.InvalidArgumentError, match="next_page_token is malformed"):
+        s._call("GetArtifacts", request, response)
+
+    [artifact] = s.put_artifacts([mlmd.Artifact(type_id=at, uri="/p")])
+    [execution] = s.put_executions([mlmd.Execution(type_id=et)])
+    far = mlmd.Event(artifact_id=artifact, execution_id=execution, type=mlmd.Event.INPUT)
+    far.path.steps.add().index = 2**40
+    with pytest.raises(errors.InvalidArgumentError, match="does not fit in 32 bits"):
+        s.put_events([far])
+    assert s.get_events_by_execution_ids([execution]) == []
+
+    negative = pb.StepArtifact(
+        key="model",
+        artifact=pb.ArtifactRecord(
+            schema_title="system.Model", blob=pb.BlobRef(sha256="ab" * 32, size=-5)
+        ),
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        served.native.ReportStep(
+            pb.ReportStepRequest(
+                idempotency_key=uuid.uuid4().hex,
+                pipeline="bad-sizes",
+                run="bad-sizes-1",
+                step="train",
+                state=3,
+                outputs=[negative],
+            )
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "negative" in (caught.value.details() or "")

@@ -143,6 +143,9 @@ def put_events(
                 f"{event.execution_id}, type {model.EventType(event.type or 0).name}"
             ) from None
         for step in event.path or ():
+            if step.index is not None and not -(2**31) <= step.index < 2**31:
+                # MLMD's schema keeps step_index in 32 bits (INT on PostgreSQL and MySQL).
+                raise InvalidArgument(f"event path index {step.index} does not fit in 32 bits")
             path_rows.append(
                 {
                     "event_id": event_id,

@@ -56,7 +56,7 @@ def _decode_token(options: ListOptions) -> tuple[Any, int] | None:
     try:
         payload = json.loads(base64.urlsafe_b64decode(token.encode()))
         fingerprint, last_value, last_id = payload["f"], payload["v"], int(payload["i"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise InvalidArgument("next_page_token is malformed: pass back a token unchanged") from None
     if fingerprint != options.fingerprint():
         raise InvalidArgument("next_page_token was made for another order (order_by_field changed)")
