@@ -178,6 +178,35 @@ def test_documents_render_sanitized(client: TestClient, data: UIData) -> None:
     assert body["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
 
 
+def test_documents_are_sanitized_once(
+    client: TestClient, data: UIData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineage.server.graphql import figures
+
+    monkeypatch.setattr(figures, "RENDERED", figures._RenderedDocuments())
+    reads: list[str] = []
+    read = figures.read_document
+
+    def counted(location: str, sha256: str, size: int) -> tuple[bytes, bool]:
+        reads.append(sha256)
+        return read(location, sha256, size)
+
+    monkeypatch.setattr(figures, "read_document", counted)
+    query = "query($id: ID!) { document(artifactId: $id) { html truncated } }"
+    first = ok(client, query, id=str(data.html_id))["document"]
+    again = ok(client, query, id=str(data.html_id))["document"]
+    assert again == first and len(reads) == 1
+
+    small = figures._RenderedDocuments(max_chars=10)
+    small.put(("t", "a"), ("12345", False))
+    small.put(("t", "b"), ("12345", False))
+    assert small.get(("t", "a")) == ("12345", False)  # now the most recent
+    small.put(("t", "c"), ("123", True))
+    assert small.get(("t", "b")) is None and small.get(("t", "c")) == ("123", True)
+    small.put(("t", "huge"), ("x" * 11, False))
+    assert small.get(("t", "huge")) is None
+
+
 # ---------------------------------------------------------------- routes
 
 

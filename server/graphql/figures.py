@@ -14,6 +14,8 @@ import enum
 import hashlib
 import json
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -248,6 +250,40 @@ def read_document(location: str, sha256: str, size: int) -> tuple[bytes, bool]:
     return data, truncated
 
 
+class _RenderedDocuments:
+    """Sanitized documents by (type, sha256), the most recent first, at most
+    ``max_chars`` of HTML in all. The bytes behind a sha256 never change, so an entry
+    never goes stale; sanitizing a large report costs up to seconds (nh3 is quadratic in
+    how deep elements nest), and every view of its page would pay it again."""
+
+    def __init__(self, max_chars: int = 32 * 1024 * 1024) -> None:
+        self._max = max_chars
+        self._chars = 0
+        self._entries: OrderedDict[tuple[str, str], tuple[str, bool]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> tuple[str, bool] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str], value: tuple[str, bool]) -> None:
+        if len(value[0]) > self._max:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self._chars += len(value[0]) - (len(old[0]) if old else 0)
+            self._entries[key] = value
+            while self._chars > self._max:
+                _, (html, _) = self._entries.popitem(last=False)
+                self._chars -= len(html)
+
+
+RENDERED = _RenderedDocuments()
+
+
 def render_document(type_name: str, data: bytes) -> str:
     from lineage import viewers
 
@@ -346,12 +382,15 @@ class FigureQuery:
         type_name = str(artifact.type)
 
         def work() -> RenderedDocument:
-            data, truncated = read_document(location, sha256, size)
+            key = (type_name, sha256)
+            found = RENDERED.get(key)
+            if found is None:
+                data, truncated = read_document(location, sha256, size)
+                found = (render_document(type_name, data), truncated)
+                RENDERED.put(key, found)
+            html, truncated = found
             return RenderedDocument(
-                format=DOCUMENT_TYPES[type_name],
-                html=render_document(type_name, data),
-                size=size,
-                truncated=truncated,
+                format=DOCUMENT_TYPES[type_name], html=html, size=size, truncated=truncated
             )
 
         return await anyio.to_thread.run_sync(work)
