@@ -5,12 +5,14 @@ Used by the SDK's gRPC transport and by the server's native service, so both end
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 
 from lineage._proto.lineage.v1 import lineage_pb2 as pb
+from lineage.model import ProtoValue
 from lineage.steps import (
     ArtifactRecord,
     CachedStep,
@@ -33,6 +35,14 @@ def value_to_pb(value: Any) -> pb.Value:
     if isinstance(value, Mapping):
         struct = struct_pb2.Struct()
         struct.update(dict(value))
+        return pb.Value(struct_value=struct)
+    if isinstance(value, ProtoValue):
+        # An MLMD proto_value (a google.protobuf.Any), which this API's Value has no case
+        # for: as GraphQL shows it, its type URL and its bytes in base64.
+        struct = struct_pb2.Struct()
+        struct.update(
+            {"typeUrl": value.type_url, "value": base64.b64encode(value.value).decode("ascii")}
+        )
         return pb.Value(struct_value=struct)
     raise TypeError(f"cannot send a {type(value).__name__} as a property value")
 

@@ -392,6 +392,8 @@ def report(run: str, output: Path | None, database_url: str | None, data_dir: st
 
     RUN is the run's name or id (an MLMD context id, or PipelineRun:<id>).
     """
+    if not run.strip():
+        raise ReportError("give the run's name or id (RUN is empty)")
     store = _open_store(database_url, data_dir)
     try:
         found = fetch_run(store, run)

@@ -216,12 +216,13 @@ def _lineage(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         (("serve", "--blob-store", "ftp://127.0.0.1:1/x"), "cannot open blob store"),
         (("gc", "--grace", "99999999999999999999d"), "too long"),
         (("graphql-schema", "-o", "/nonexistent-dir/schema.graphql"), "cannot write"),
+        (("report", ""), "RUN is empty"),
     ],
 )
 def test_commands_refuse_bad_settings_in_one_line(
     args: tuple[str, ...], words: str, tmp_path: Path
 ) -> None:
-    if args[0] in ("serve", "gc"):
+    if args[0] in ("serve", "gc", "report"):
         args = (*args, "--data-dir", str(tmp_path / "data"))
     done = _lineage(*args, cwd=tmp_path)
     assert done.returncode in (1, 2), done
@@ -267,3 +268,19 @@ def test_odd_tokens_path_indexes_and_blob_sizes(served: Served) -> None:
         )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "negative" in (caught.value.details() or "")
+
+
+def test_resolving_an_artifact_with_a_proto_property(served: Served) -> None:
+    s = served.mlmd
+    at, _ = _types(s)
+    artifact = mlmd.Artifact(type_id=at, uri="/proto")
+    artifact.custom_properties["any"].proto_value.Pack(mlmd.Value(int_value=7))
+    [artifact_id] = s.put_artifacts([artifact])
+    response = served.native.ResolveArtifacts(
+        pb.ResolveArtifactsRequest(refs=[pb.ArtifactRecord(id=artifact_id)])
+    )
+    [found] = response.artifacts
+    assert found.id == artifact_id
+    packed = found.custom_properties["any"].struct_value
+    assert packed["typeUrl"] == "type.googleapis.com/ml_metadata.Value"
+    assert base64.b64decode(packed["value"]) == mlmd.Value(int_value=7).SerializeToString()

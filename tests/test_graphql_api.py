@@ -863,7 +863,21 @@ def test_malformed_http_requests_are_400s(served: Served) -> None:
         assert r.status_code == 400, (body[:60], r.status_code, r.text)
         assert words in r.text, (body[:60], r.text)
     r = served.http.get("/graphql", params={"query": "{ __typename }", "variables": "5"})
-    assert r.status_code == 400 and "expected a JSON object" in r.text, r.text
+    assert r.status_code == 400 and "variables must be a JSON object" in r.text, r.text
+    r = served.http.get("/graphql", params={"query": "{ __typename }", "variables": "{"})
+    assert r.status_code == 400 and "variables is not JSON" in r.text, r.text
+    # null variables mean none, over GET as over POST
+    for method in ("get", "post"):
+        r = served.http.request(
+            method.upper(),
+            "/graphql",
+            **(
+                {"params": {"query": "{ __typename }", "variables": "null"}}
+                if method == "get"
+                else {"json": {"query": "{ __typename }", "variables": None}}
+            ),
+        )
+        assert r.status_code == 200 and r.json()["data"] == {"__typename": "Query"}, r.text
     # a client that leaves before its body arrived: nothing to answer, nothing in the log
     with socket.create_connection(("127.0.0.1", served.server.http_port)) as sock:
         sock.sendall(

@@ -160,6 +160,23 @@ class LineageGraphQL(GraphQL[GraphQLContext, None]):
             raise HTTPException(400, f"expected a JSON object, got {_json_kind(value)}")
         return value
 
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """A GET request's parameters: ``variables`` and ``extensions`` as in a POST body
+        (a JSON object, or null for none)."""
+        parsed = dict(params)
+        for name in ("variables", "extensions"):
+            raw = parsed.get(name)
+            if not raw:
+                continue
+            try:
+                value = decode_json(raw)
+            except json.JSONDecodeError as exc:
+                raise HTTPException(400, f"{name} is not JSON: {exc.msg}") from None
+            if value is not None and not isinstance(value, dict):
+                raise HTTPException(400, f"{name} must be a JSON object, got {_json_kind(value)}")
+            parsed[name] = value
+        return parsed
+
     async def execute_single(  # noqa: PLR0913 - strawberry's signature
         self,
         request: Any,
