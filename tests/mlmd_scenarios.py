@@ -625,6 +625,19 @@ def listing_and_paging(s: Any, rec: Any) -> None:
         ),
     )
     rec("bad filter", lambda: s.get_artifacts(list_options=L(filter_query="rows >>> 3")))
+    for query in (  # arithmetic, as ZetaSQL has it: '/' divides exactly, by zero is NULL
+        "properties.rows.int_value + 1 = 3",
+        "properties.rows.int_value * 2 - 1 > 40",
+        "properties.rows.int_value / 4 = 1.25",
+        "(properties.rows.int_value + 1) / 2 = 3",
+        "properties.rows.int_value - 1 - 1 = 5",
+        "properties.rows.int_value / 0 = 1",
+        "-properties.rows.int_value + 30 BETWEEN 5 AND 7",
+        "properties.rows.int_value + 1 IN (2, 4)",
+        "uri + 1 = 2",
+        "properties.rows.int_value + 'a' = 1",
+    ):
+        rec(f"filter {query}", lambda q=query: s.get_artifacts(list_options=L(filter_query=q)))
     rec("bad limit", lambda: s.get_artifacts(list_options=L(limit=-1)))
     # raw paging with tokens
     request = svc.GetArtifactsRequest()

@@ -970,7 +970,7 @@ BAD = [
     Bad(A, "NOT name", "expected a condition after NOT"),
     Bad(A, "name = 'x' AND 1", "expected a condition around AND"),
     Bad(A, "id = 99999999999999999999", "out of range"),
-    Bad(A, "name = 'x' // comment", "unexpected character '/'"),
+    Bad(A, "name = 'x' // comment", "expected a value after '/'"),
     Bad(A, "", "the query is empty", mlmd_rejects=False),  # MLMD: no filter
     Bad(A, "é = 1", "unexpected character 'é'"),
 ]
@@ -1082,3 +1082,28 @@ def test_sqlite_file_is_mlmds(data: Data, sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("SELECT schema_version FROM MLMDEnv")).scalar() == 10
     assert os.path.exists(data.path)
+
+
+def test_arithmetic_types_and_errors() -> None:
+    """'+ - * /' take numbers; '/' makes a double, the others keep integers integers
+    (so an integer result still compares with an enum or an integer column)."""
+    from lineage.query import compile_filter
+
+    for good in (
+        "id + 1 = 3",
+        "properties.p.double_value * 2 >= 1.5",
+        "-id + 6 = 1",
+        "(id + 1) / 2 = 1.5",
+        "create_time_since_epoch - 1000 < last_update_time_since_epoch",
+    ):
+        compile_filter("artifact", good)
+    for bad, words in (
+        ("uri + 1 = 2", "'+' takes numbers, found uri (a string) at line 1, column 1"),
+        ("id + 'a' = 1", "'+' takes numbers, found the string 'a'"),
+        ("id * NULL = 1", "cannot use NULL with '*'"),
+        ("id + = 1", "expected a value after '+'"),
+        ("id 2", "expected an arithmetic operator (+, -, *, /)"),
+    ):
+        with pytest.raises(InvalidArgument) as e:
+            compile_filter("artifact", bad)
+        assert words in e.value.message, (bad, e.value.message)

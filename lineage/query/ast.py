@@ -12,6 +12,7 @@ from typing import Literal as TypingLiteral
 
 LiteralKind = TypingLiteral["int", "double", "string", "bool", "null"]
 CompareOp = TypingLiteral["=", "!=", "<", "<=", ">", ">="]
+ArithOp = TypingLiteral["+", "-", "*", "/"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,15 @@ class Negate(Node):
     """Unary minus (``-x``); unary plus is dropped by the parser."""
 
     operand: Expr
+
+
+@dataclass(frozen=True)
+class Arith(Node):
+    """``a + b``, ``a - b``, ``a * b``, ``a / b`` on numbers (``/`` divides exactly)."""
+
+    op: ArithOp
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
@@ -113,14 +123,14 @@ class Or(Node):
     items: tuple[Expr, ...]
 
 
-Expr = Literal | Name | Negate | Compare | InList | Like | Between | IsTest | Not | And | Or
+Expr = Literal | Name | Negate | Arith | Compare | InList | Like | Between | IsTest | Not | And | Or
 
 
 def children(e: Expr) -> tuple[Expr, ...]:
     """The direct subexpressions of ``e``."""
     if isinstance(e, Negate | Not | IsTest):
         return (e.operand,)
-    if isinstance(e, Compare):
+    if isinstance(e, Compare | Arith):
         return (e.left, e.right)
     if isinstance(e, InList):
         return (e.operand, *e.items)

@@ -54,7 +54,9 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    cast,
     false,
+    func,
     literal,
     literal_column,
     not_,
@@ -276,6 +278,18 @@ def _byte_order_postgresql(element: _ByteOrder, compiler: Any, **kw: Any) -> str
 
 
 # --- the compiler -----------------------------------------------------------------------------
+
+
+def _arith(op: str, left: Any, right: Any) -> ColumnElement[Any]:
+    if op == "+":
+        return left + right  # type: ignore[no-any-return]
+    if op == "-":
+        return left - right  # type: ignore[no-any-return]
+    if op == "*":
+        return left * right  # type: ignore[no-any-return]
+    # Exact division on every backend (integer division truncates on SQLite and
+    # PostgreSQL); by zero it is NULL, as on SQLite and MySQL (PostgreSQL would fail).
+    return cast(left, Double()) / func.nullif(cast(right, Double()), 0)  # type: ignore[no-any-return]
 
 
 def _compare_op(op: str) -> Callable[[Any, Any], Condition]:
@@ -581,6 +595,19 @@ class _Compiler:
                     f"found {self._describe(e.operand)}"
                 )
             return t
+        if isinstance(e, ast.Arith):
+            types = []
+            for side in (e.left, e.right):
+                self._no_null(side, f"'{e.op}'")
+                t = self.check(side)
+                if not t.numeric:
+                    raise _error(
+                        f"'{e.op}' takes numbers, found {self._describe(side)} at {side.where}"
+                    )
+                types.append(t)
+            # As ZetaSQL: '/' divides exactly (a double), the rest keep integers integers.
+            exact = e.op != "/" and types == [VType.INT, VType.INT]
+            return VType.INT if exact else VType.DOUBLE
         if isinstance(e, ast.Compare):
             return self._check_compare(e)
         if isinstance(e, ast.InList):
@@ -728,6 +755,8 @@ class _Compiler:
             return self._column(ref)
         if isinstance(e, ast.Negate):
             return -self._value(e.operand, subst)
+        if isinstance(e, ast.Arith):
+            return _arith(e.op, self._value(e.left, subst), self._value(e.right, subst))
         return self.plain(e, subst)
 
     def _type_name_shortcut(self, e: ast.Expr) -> Condition | None:

@@ -3,7 +3,7 @@
 The grammar is the part of ZetaSQL's expression syntax that MLMD documents for
 ``ListOperationOptions.filter_query``: comparisons, ``AND``/``OR``/``NOT``, parentheses,
 ``[NOT] IN (...)``, ``[NOT] LIKE``, ``[NOT] BETWEEN ... AND ...``,
-``IS [NOT] NULL|TRUE|FALSE``, unary minus, dotted names (segments may be quoted with
+``IS [NOT] NULL|TRUE|FALSE``, arithmetic (``+ - * /``) and unary minus, dotted names (segments may be quoted with
 backticks), string literals in single, double or triple quotes (``r`` prefix for raw),
 decimal and hex integers, floats, ``TRUE``/``FALSE``/``NULL``, and ``--``, ``#`` and
 ``/* */`` comments. Keywords are case-insensitive.
@@ -64,9 +64,17 @@ GRAMMAR = r"""
 
 items: operand (COMMA operand)*
 
-?operand: atom
-        | MINUS operand -> negate
-        | PLUS operand -> plus
+?operand: product
+        | operand PLUS product -> add
+        | operand MINUS product -> subtract
+
+?product: unary
+        | product STAR unary -> multiply
+        | product SLASH unary -> divide
+
+?unary: atom
+      | MINUS unary -> negate
+      | PLUS unary -> plus
 
 ?atom: NAME -> name
      | INT -> int_
@@ -83,6 +91,8 @@ RPAR: ")"
 COMMA: ","
 MINUS: "-"
 PLUS: "+"
+STAR: "*"
+SLASH: "/"
 
 STRING.3: /[rR]?('''(?:[^\\]|\\[\s\S])*?'''|\"\"\"(?:[^\\]|\\[\s\S])*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")/
 FLOAT.3: /(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+/
@@ -270,6 +280,12 @@ class _ToAst(Transformer_NonRecursive):
     def plus(self, children: list[Any]) -> ast.Expr:
         return children[1]  # type: ignore[no-any-return]
 
+    def _arith(self, children: list[Any]) -> ast.Arith:
+        left, op, right = children
+        return ast.Arith(*_pos(left), op=cast(ast.ArithOp, str(op)), left=left, right=right)
+
+    add = subtract = multiply = divide = _arith
+
     # predicates
     def compare(self, children: list[Any]) -> ast.Compare:
         left, op, right = children
@@ -351,6 +367,9 @@ _OPERAND_START = {
     "MINUS",
     "PLUS",
 }
+# What can only start a value ('+' and '-' may also follow one, as arithmetic).
+_VALUE_START = _OPERAND_START - {"MINUS", "PLUS"}
+_ARITHMETIC = {"STAR", "SLASH"}  # expected only after a value: '+', '-' are then too
 _OPERATORS = {"COMP_OP", "IN", "LIKE", "BETWEEN", "IS"}
 _TERMINAL_TEXT = {
     "RPAR": "')'",
@@ -379,15 +398,17 @@ def _describe_token(tok: Token) -> str:
         return f"string {tok}"
     if tok.type in ("INT", "FLOAT"):
         return f"number {tok}"
-    if tok.type in ("COMP_OP", "LPAR", "RPAR", "COMMA", "MINUS", "PLUS"):
+    if tok.type in ("COMP_OP", "LPAR", "RPAR", "COMMA", "MINUS", "PLUS", "STAR", "SLASH"):
         return f"'{tok}'"
     return f"keyword {str(tok).upper()}"
 
 
 def _describe_expected(expected: set[str]) -> str:
     parts: list[str] = []
-    if expected & _OPERAND_START:
+    if expected & _VALUE_START:
         parts.append("a value (a name, a string, a number, TRUE, FALSE, NULL or '(')")
+    if expected & _ARITHMETIC and not expected & _VALUE_START:
+        parts.append("an arithmetic operator (+, -, *, /)")
     if expected & _OPERATORS:
         parts.append(
             "an operator (=, !=, <>, <, <=, >, >=, [NOT] IN, [NOT] LIKE, [NOT] BETWEEN, IS)"
@@ -396,15 +417,15 @@ def _describe_expected(expected: set[str]) -> str:
         if (
             name in expected
             and name not in _OPERATORS
-            and not (name in _OPERAND_START and expected & _OPERAND_START)
+            and not (name in _OPERAND_START and expected & _VALUE_START)
         ):
             if name in ("IN", "LIKE", "BETWEEN") and expected & _OPERATORS:
                 continue
-            if name == "NOT" and expected & (_OPERAND_START | _OPERATORS):
+            if name == "NOT" and expected & (_VALUE_START | _OPERATORS):
                 continue
             parts.append(name)
     for name in ("LPAR", "RPAR", "COMMA", "$END"):
-        if name in expected and not (name == "LPAR" and expected & _OPERAND_START):
+        if name in expected and not (name == "LPAR" and expected & _VALUE_START):
             parts.append(_TERMINAL_TEXT[name])
     if not parts:
         return "something else"
@@ -457,7 +478,7 @@ def _syntax_error(text: str, e: UnexpectedInput) -> InvalidArgument:
             history = getattr(e, "token_history", None) or []
             prev = history[-1] if history else None
         found = _describe_token(tok)
-        if prev is not None and expected & _OPERAND_START and not expected & _OPERATORS:
+        if prev is not None and expected & _VALUE_START and not expected & _OPERATORS:
             after = str(prev)
             if prev.type in ("AND", "OR", "NOT", "IN", "LIKE", "BETWEEN", "IS"):
                 after = after.upper()
