@@ -670,14 +670,15 @@ def record_step_in(conn: Connection, report: StepReport) -> StepResult:
 
     # The execution to update, if this report follows an earlier one.
     execution_id: int | None = None
+    earlier = (
+        _recorded(conn, report.running_idempotency_key) if report.running_idempotency_key else None
+    )
     if report.execution_id:
         if not nodes.load_by_ids(conn, EXECUTION, [report.execution_id]):
             raise NotFound(f"there is no execution with id {report.execution_id} to update")
         execution_id = report.execution_id
-    elif report.running_idempotency_key:
-        earlier = _recorded(conn, report.running_idempotency_key)
-        if earlier is not None:
-            execution_id = earlier.execution_id
+    elif earlier is not None:
+        execution_id = earlier.execution_id
 
     pipeline_type = _type_id(conn, CONTEXT, PIPELINE_CONTEXT)
     run_type = _type_id(conn, CONTEXT, RUN_CONTEXT)
@@ -752,8 +753,13 @@ def record_step_in(conn: Connection, report: StepReport) -> StepResult:
         run_context_id=run_id,
     )
     rows = [report.idempotency_key]
-    if report.running_idempotency_key and _recorded(conn, report.running_idempotency_key) is None:
-        rows.append(report.running_idempotency_key)  # a late RUNNING report writes nothing
+    if report.running_idempotency_key and earlier is None:
+        # Claimed with this report's own key: a late RUNNING report then writes nothing.
+        # Decided on what was read at the start: if the RUNNING report commits meanwhile
+        # (another server thread), this insert collides with its key and the whole
+        # report is retried (record_step), then updating that report's execution,
+        # instead of committing a second execution of the step.
+        rows.append(report.running_idempotency_key)
     conn.execute(
         insert(idem),
         [

@@ -286,3 +286,43 @@ def test_concurrent_steps_share_new_contexts(store: Store) -> None:
     names = sorted(c.name for c in store.list_all("context"))
     assert names == ["pipe", "run-x"]
     assert len(store.list_all("execution")) == 4
+
+
+def _at_once(*work: Any) -> list[BaseException]:
+    """Run each callable in its own thread, started together; the errors they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(work))
+
+    def run(fn: Any) -> None:
+        try:
+            start.wait()
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_a_running_report_racing_its_final_report_leaves_one_execution(store: Store) -> None:
+    """A RUNNING report still being written (its client timed out) when the final one
+    arrives: whichever commits first, the step has one execution, in its final state."""
+    for i in range(12):
+        run = f"race-{i}"
+        running = _report(f"run-{i}", RUNNING, run=run, step="s")
+        final = _report(f"fin-{i}", COMPLETE, run=run, step="s", running_idempotency_key=f"run-{i}")
+        answers: dict[str, Any] = {}
+        errors = _at_once(
+            lambda r=running, a=answers: a.__setitem__("running", record_step(store, r)),
+            lambda f=final, a=answers: a.__setitem__("final", record_step(store, f)),
+        )
+        assert not errors, errors
+        executions = store.list_all("execution")
+        assert len(executions) == i + 1, (i, [(e.id, e.last_known_state) for e in executions])
+        assert answers["running"].execution_id == answers["final"].execution_id
+        [execution] = store.get_nodes_by_id("execution", [answers["final"].execution_id])
+        assert execution.last_known_state == COMPLETE

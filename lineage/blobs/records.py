@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from lineage.model import ArtifactState
+from lineage.store.kinds import ARTIFACT
+from lineage.store.nodes import lock_node
 from lineage.store.schema import artifact_property_table, artifact_table, blob_table
 
 from .base import BlobRef, normalize_sha256
@@ -85,6 +87,9 @@ def attach_blob(connection: Connection, artifact_id: int, ref: BlobRef) -> None:
     properties) and in ``lineage_blob``. Replaces a previous blob of the artifact."""
     sha = normalize_sha256(ref.sha256)
     p = artifact_property_table
+    # Two uploads to one artifact at once (a retry racing a slow first attempt) take
+    # turns on its row; else both delete nothing and the second insert collides.
+    lock_node(connection, ARTIFACT, artifact_id)
     connection.execute(
         delete(p).where(
             p.c.artifact_id == artifact_id,

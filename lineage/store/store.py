@@ -750,6 +750,13 @@ def _context_named(c: Connection, ctx: model.Context) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
+def _artifact_with_external_id(c: Connection, external_id: str) -> int | None:
+    row = c.execute(
+        select(ARTIFACT.table.c.id).where(ARTIFACT.table.c.external_id == external_id)
+    ).first()
+    return int(row.id) if row is not None else None
+
+
 def _put_artifacts_reusing(
     c: Connection,
     artifacts: Sequence[model.Artifact],
@@ -761,12 +768,18 @@ def _put_artifacts_reusing(
     cache = nodes.TypeCache(c, ARTIFACT, type_cache)
     for art in artifacts:
         if not art.id and reuse and art.external_id:
-            row = c.execute(
-                select(ARTIFACT.table.c.id).where(ARTIFACT.table.c.external_id == art.external_id)
-            ).first()
-            if row is not None:
-                # As MLMD: the stored artifact takes the given one's fields (an upsert).
-                art = replace(art, id=int(row.id))
+            found = _artifact_with_external_id(c, art.external_id)
+            if found is None:
+                try:  # another writer may be creating it right now: then use theirs
+                    with c.begin_nested():
+                        ids.append(nodes.create_node(c, ARTIFACT, art, cache, now))
+                    continue
+                except AlreadyExists:
+                    found = _artifact_with_external_id(c, art.external_id)
+                    if found is None:
+                        raise
+            # As MLMD: the stored artifact takes the given one's fields (an upsert).
+            art = replace(art, id=found)
         if art.id:
             ids.append(nodes.update_node(c, ARTIFACT, art, cache, now))
         else:
