@@ -251,6 +251,25 @@ def test_grpc_dedup(served: Served) -> None:
     assert served.content_objects() == before
     assert before.count(first.blob.sha256) == 1
 
+    # Identical new bytes from several clients at once: one object, and one of them
+    # (whichever recorded it first) is told it created it.
+    fresh = os.urandom(2 * MiB)
+    start = threading.Barrier(4)
+    answers: list[Any] = []
+
+    def racer(known: bool) -> None:
+        start.wait()
+        answers.append(upload(served.stub(), fresh, known=known))
+
+    racers = [threading.Thread(target=racer, args=(i % 2 == 0,)) for i in range(4)]
+    for t in racers:
+        t.start()
+    for t in racers:
+        t.join()
+    assert len(answers) == 4 and len({a.blob.sha256 for a in answers}) == 1
+    assert sum(a.created for a in answers) == 1, [a.created for a in answers]
+    assert served.content_objects().count(answers[0].blob.sha256) == 1
+
 
 def test_grpc_upload_refusals_store_nothing(served: Served) -> None:
     stub = served.stub()

@@ -467,7 +467,9 @@ class Handlers:
                 ) from None
             raise
         inserted = store.write(lambda c: _record(c, ref, artifact_id))
-        created = (not existed) if existed is not None else inserted
+        # One upload of many racing with the same bytes records them first: that one
+        # created them (unless they were in the store before any of them started).
+        created = inserted and not existed
         log.debug(
             "UploadBlob stored sha256:%s (%d bytes, created=%s)", ref.sha256, ref.size, created
         )
