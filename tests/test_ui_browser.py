@@ -466,6 +466,69 @@ def test_a_long_run_name_wraps_instead_of_hiding_the_columns(browser: Any, tmp_p
         server.stop()
 
 
+def test_odd_names_values_and_a_phone_screen(browser: Any, tmp_path: Path) -> None:
+    """What the plain MLMD client writes is found by quick search (no display_name
+    property needed); a name opening with U+202E reverses only itself; a metric of 1e300
+    prints in exponent form; at phone width nothing scrolls sideways."""
+    from ml_metadata.proto import metadata_store_pb2 as mlmd
+
+    import lineage
+    from lineage.client.client import Client
+    from lineage.store.engine import default_database_url
+
+    data_dir = tmp_path / "odd"
+    client = Client(str(data_dir))
+    with client.start_run("odd", "\u202eevil-run"):
+        with lineage.step("only") as step:
+            step.output("metrics", lineage.Metrics).log_metric("huge", 1e300)
+    client.close()
+    server = LineageServer(default_database_url(str(data_dir)), data_dir, http=True).start()
+    store = server.client()
+    plain_type = store.put_artifact_type(mlmd.ArtifactType(name="plain.File"))
+    named = mlmd.Artifact(type_id=plain_type, name="other", uri="/2")
+    named.custom_properties["display_name"].string_value = "hubB"
+    store.put_artifacts([mlmd.Artifact(type_id=plain_type, name="hubA", uri="/1"), named])
+    context = browser.new_context(viewport=VIEWPORT)
+    phone = browser.new_context(viewport={"width": 375, "height": 740})
+    try:
+        tab = Page(context.new_page(), f"http://127.0.0.1:{server.http_port}/")
+        page = tab.open("/search?text=hub")
+        page.wait_for_selector("section.card:has(h2:has-text('Artifacts (2)'))")
+        shown = page.inner_text("#app")
+        assert "hubA" in shown and "hubB" in shown, shown
+
+        page = tab.open("/")
+        page.wait_for_selector("table.runs tbody tr")
+        assert page.locator("table.runs bdi", has_text="evil-run").count() >= 1
+        [run_id] = [
+            r["mlmdId"]
+            for r in page.evaluate(
+                "async () => (await (await fetch('/graphql', {method: 'POST',"
+                " headers: {'content-type': 'application/json'}, body: JSON.stringify({query:"
+                " '{ pipelineRuns(first: 5) { nodes { mlmdId } } }'})})).json())"
+                ".data.pipelineRuns.nodes"
+            )
+        ]
+        page = tab.open(f"/runs/{run_id}")
+        text = page.inner_text("#app")
+        assert "1.000e+300" in text, text
+        assert "000,000,000" not in text
+
+        small = Page(phone.new_page(), f"http://127.0.0.1:{server.http_port}/")
+        for fragment in ("/", f"/runs/{run_id}", "/search"):
+            page = small.open(fragment)
+            widths = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert widths[0] <= widths[1], (fragment, widths)
+            assert page.locator("#quick-search input").is_visible()
+        assert not tab.errors and not small.errors, (tab.errors, small.errors)
+    finally:
+        context.close()
+        phone.close()
+        server.stop()
+
+
 # Holds what the page sends over websockets until window.releaseSockets() is called.
 HOLD_SOCKETS = """
 (() => {

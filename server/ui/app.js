@@ -676,30 +676,58 @@ function likeText(text) {
   return text.replace(/['\\]/g, '');
 }
 
+// MLMD's filters require a property they name to exist, even under OR: "name LIKE x OR
+// custom_properties.display_name.string_value LIKE x" never finds a node without a
+// display_name (whatever the plain MLMD client or TFX wrote). So each field is asked on
+// its own and the answers merged.
+const QUICK_FIELDS = {
+  artifacts: ['name LIKE $ OR uri LIKE $', 'custom_properties.display_name.string_value LIKE $'],
+  executions: ['name LIKE $', 'custom_properties.display_name.string_value LIKE $', 'custom_properties.task_name.string_value LIKE $'],
+};
+const QUICK_NODES = {
+  artifacts: 'id mlmdId displayName typeName state uri createTime producer { run { mlmdId name } }',
+  executions: 'id mlmdId displayName typeName state startTime durationSeconds run { mlmdId name }',
+};
+const QUICK_LIMIT = 10;
+
+function mergedMatches(answers) {
+  const seen = new Map();
+  for (const conn of answers) for (const node of conn.nodes) if (!seen.has(node.id)) seen.set(node.id, node);
+  const nodes = [...seen.values()].sort((a, b) => (b.mlmdId - a.mlmdId)).slice(0, QUICK_LIMIT);
+  const complete = answers.every((conn) => conn.totalCount <= conn.nodes.length);
+  return { nodes, count: complete ? String(seen.size) : `${Math.max(...answers.map((c) => c.totalCount))}+` };
+}
+
 async function quickSearch(root, text, token) {
   const t = likeText(text.trim());
   const number = /^\d+$/.test(t);
   const name = `'%${t}%'`;
-  const query = `query Q($a: String, $x: String, $r: String) {
-    runs: pipelineRuns(filter: $r, first: 10) { totalCount nodes { ${RUN_FIELDS} } }
-    artifacts: artifacts(filter: $a, first: 10, orderBy: {field: CREATE_TIME, direction: DESC}) { totalCount nodes { id mlmdId displayName typeName state uri createTime producer { run { mlmdId name } } } }
-    executions: executions(filter: $x, first: 10, orderBy: {field: CREATE_TIME, direction: DESC}) { totalCount nodes { id mlmdId displayName typeName state startTime durationSeconds run { mlmdId name } } }
-  }`;
-  const vars = number
-    ? { r: `id = ${t}`, a: `id = ${t}`, x: `id = ${t}` }
-    : {
-      r: `name LIKE ${name}`,
-      a: `name LIKE ${name} OR custom_properties.display_name.string_value LIKE ${name} OR uri LIKE ${name}`,
-      x: `name LIKE ${name} OR custom_properties.display_name.string_value LIKE ${name} OR custom_properties.task_name.string_value LIKE ${name}`,
-    };
+  const vars = { r: number ? `id = ${t}` : `name LIKE ${name}` };
+  const parts = [`runs: pipelineRuns(filter: $r, first: ${QUICK_LIMIT}) { totalCount nodes { ${RUN_FIELDS} } }`];
+  const fields = {};
+  for (const kind of ['artifacts', 'executions']) {
+    fields[kind] = number ? [`id = ${t}`] : QUICK_FIELDS[kind].map((f) => f.replaceAll('$', name));
+    fields[kind].forEach((filter, i) => {
+      vars[`${kind[0]}${i}`] = filter;
+      parts.push(`${kind}${i}: ${kind}(filter: $${kind[0]}${i}, first: ${QUICK_LIMIT}, orderBy: {field: CREATE_TIME, direction: DESC}) { totalCount nodes { ${QUICK_NODES[kind]} } }`);
+    });
+  }
+  const query = `query Q(${Object.keys(vars).map((v) => `$${v}: String`).join(', ')}) { ${parts.join(' ')} }`;
   const data = await gql(query, vars);
   if (token !== renderToken) return;
+  const found = {
+    runs: { nodes: data.runs.nodes, count: String(data.runs.totalCount), filter: vars.r },
+  };
+  for (const kind of ['artifacts', 'executions']) {
+    const answers = fields[kind].map((_, i) => data[`${kind}${i}`]);
+    found[kind] = { ...mergedMatches(answers), filter: fields[kind][0] };
+  }
   const sections = [h('h2', { class: 'section-title' }, `Named like “${text}”`)];
-  for (const [kind, variable] of [['runs', 'r'], ['artifacts', 'a'], ['executions', 'x']]) {
-    const conn = data[kind];
-    if (!conn.nodes.length) continue;
-    sections.push(card(`${SEARCH_KINDS[kind].label} (${conn.totalCount})`, table(SEARCH_KINDS[kind].columns, conn.nodes),
-      { actions: h('a', { href: hashFor('/search', { kind, q: vars[variable] }) }, 'Open as a filter →') }));
+  for (const kind of ['runs', 'artifacts', 'executions']) {
+    const { nodes, count, filter } = found[kind];
+    if (!nodes.length) continue;
+    sections.push(card(`${SEARCH_KINDS[kind].label} (${count})`, table(SEARCH_KINDS[kind].columns, nodes),
+      { actions: h('a', { href: hashFor('/search', { kind, q: filter }) }, 'Open as a filter →') }));
   }
   root.replaceChildren(...(sections.length > 1 ? sections : [emptyBox(`Nothing named like “${text}”.`, 'Try the filter language for anything else.')]));
 }

@@ -28,9 +28,21 @@ export function append(el, children) {
     if (child === undefined || child === null || child === false) continue;
     if (Array.isArray(child)) append(el, child);
     else if (child instanceof Node) el.appendChild(child);
-    else el.appendChild(document.createTextNode(String(child)));
+    else el.appendChild(textNode(String(child)));
   }
   return el;
+}
+
+// Right-to-left letters and bidi controls: in user text (names, properties) they may
+// reorder what stands around them, e.g. an unclosed U+202E reversing a breadcrumb.
+const BIDI = /[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc]/;
+
+function textNode(text) {
+  const node = document.createTextNode(text);
+  if (!BIDI.test(text)) return node;
+  const isolated = document.createElement('bdi');
+  isolated.appendChild(node);
+  return isolated;
 }
 
 export function clear(el) {
@@ -85,8 +97,9 @@ export function fmtDuration(seconds) {
 export function fmtNumber(value) {
   if (value === null || value === undefined) return '—';
   if (typeof value !== 'number') return String(value);
-  if (Number.isInteger(value)) return value.toLocaleString();
   const abs = Math.abs(value);
+  // Every double past 2^53 is an "integer" to JavaScript: 1e300 would print 301 digits.
+  if (Number.isInteger(value) && abs < 1e15) return value.toLocaleString();
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(3);
   return value.toLocaleString(undefined, { maximumFractionDigits: 4 });
 }
