@@ -366,6 +366,7 @@ def test_precision_recall_figure_data(cls):
     assert f"AUC = {expected:.3f}" in curve.name and curve.name.startswith("eval")
     assert fig.layout.xaxis.title.text == "Recall" and fig.layout.yaxis.title.text == "Precision"
     assert fig.layout.title.text == "Precision-recall curve: eval"
+    assert fig.layout.showlegend  # the AUC is in the legend, also for one trace
 
 
 def test_precision_recall_needs_precision_or_counts():
@@ -541,6 +542,13 @@ def test_compare_roc_overlays_runs():
     assert list(fig.data[1].x) == [0.0, 0.0, 1.0]
     assert fig.data[1].line.color != fig.data[2].line.color
     assert "No ROC data: run-c" in fig.layout.annotations[0].text
+    # an unreadable artifact is noted; the other curves are still drawn
+    broken = {"confidenceMetrics": [{"recall": 0.5}]}
+    fig = compare_roc_figure(
+        [("run-a", la.metadata_to_custom_properties(perfect.metadata)), ("run-x", broken)]
+    )
+    assert [t.name for t in fig.data] == ["Chance (AUC = 0.5)", "run-a (AUC = 1.000)"]
+    assert "Not drawn, run 'run-x'" in fig.layout.annotations[0].text
 
 
 def test_compare_bad_input():

@@ -160,6 +160,7 @@ def compare_roc_figure(runs: Runs, *, title: str | None = None) -> go.Figure:
     )
     fig.add_trace(chance_trace())
     missing = []
+    unreadable: list[str] = []
     drawn = 0
     for index, (label, metadata) in enumerate(pairs):
         if isinstance(metadata, list):
@@ -172,7 +173,9 @@ def compare_roc_figure(runs: Runs, *, title: str | None = None) -> go.Figure:
         try:
             curve = roc_curve_data(metadata)
         except MetadataError as exc:
-            raise MetadataError(f"run {label!r}: {exc}") from None
+            # One bad artifact must not hide the other runs' curves: said in a note.
+            unreadable.append(f"run {label!r}: {exc}")
+            continue
         fig.add_trace(
             roc_trace(
                 curve,
@@ -182,11 +185,17 @@ def compare_roc_figure(runs: Runs, *, title: str | None = None) -> go.Figure:
         )
         drawn += 1
     if not drawn:
+        if unreadable:
+            raise MetadataError("; ".join(unreadable))
         raise MetadataError("none of the runs has ROC data (confidenceMetrics)")
     style_unit_axes(fig, x_title="False positive rate", y_title="True positive rate")
+    notes = []
     if missing:
+        notes.append("No ROC data: " + ", ".join(escape(truncate(m, 30)) for m in missing))
+    notes.extend(f"Not drawn, {escape(truncate(u, 120))}" for u in unreadable)
+    if notes:
         fig.add_annotation(
-            text="No ROC data: " + ", ".join(escape(truncate(m, 30)) for m in missing),
+            text="<br>".join(notes),
             xref="paper",
             yref="paper",
             x=0,

@@ -264,4 +264,7 @@ def precision_recall_figure(
         )
     )
     style_unit_axes(fig, x_title="Recall", y_title="Precision")
+    # The AUC is in the legend: shown also when the curve is the only trace (no class
+    # sizes, so no baseline), where plotly would hide a one-entry legend.
+    fig.update_layout(showlegend=True)
     return fig

@@ -391,7 +391,10 @@ async function artifactPage(root, id, params, token) {
     badges: [typeBadge(a.typeName), ' ', stateBadge(a.state)],
     meta: [h('code', null, `Artifact:${a.mlmdId}`), `created ${fmtTime(a.createTime)}`, size !== undefined ? fmtBytes(size) : null].filter(Boolean),
     actions: [
-      h('a', { class: 'btn primary', href: `/artifacts/${a.mlmdId}/download`, download: '', id: 'download' }, '⬇ Download'),
+      // Only where there are bytes to fetch: a stored blob, or a URI the server may read.
+      custom.has('lineage_sha256') || a.uri
+        ? h('a', { class: 'btn primary', href: `/artifacts/${a.mlmdId}/download`, download: '', id: 'download' }, '⬇ Download')
+        : null,
       h('a', { class: 'btn', href: hashFor('/lineage', { node: `Artifact:${a.mlmdId}` }) }, 'Explore lineage'),
     ],
   }));
