@@ -488,6 +488,14 @@ def test_odd_names_values_and_a_phone_screen(browser: Any, tmp_path: Path) -> No
     named = mlmd.Artifact(type_id=plain_type, name="other", uri="/2")
     named.custom_properties["display_name"].string_value = "hubB"
     store.put_artifacts([mlmd.Artifact(type_id=plain_type, name="hubA", uri="/1"), named])
+    group_type = store.put_context_type(mlmd.ContextType(name="plain.Group"))
+    [group] = store.put_contexts([mlmd.Context(type_id=group_type, name="big-group")])
+    many = store.put_artifacts(
+        [mlmd.Artifact(type_id=plain_type, uri=f"/many/{i}") for i in range(60)]
+    )
+    store.put_attributions_and_associations(
+        [mlmd.Attribution(context_id=group, artifact_id=i) for i in many], []
+    )
     context = browser.new_context(viewport=VIEWPORT)
     phone = browser.new_context(viewport={"width": 375, "height": 740})
     try:
@@ -513,6 +521,12 @@ def test_odd_names_values_and_a_phone_screen(browser: Any, tmp_path: Path) -> No
         text = page.inner_text("#app")
         assert "1.000e+300" in text, text
         assert "000,000,000" not in text
+
+        # A list cut short says so, and links to all of it.
+        page = tab.open(f"/contexts/{group}")
+        page.click("text=50 of 60 shown · all →")
+        page.wait_for_selector("#result-count")
+        assert page.inner_text("#result-count").startswith("60 matches")
 
         small = Page(phone.new_page(), f"http://127.0.0.1:{server.http_port}/")
         for fragment in ("/", f"/runs/{run_id}", "/search"):

@@ -220,6 +220,9 @@ function statTile(label, value, state) {
 
 // ---------------------------------------------------------------- run page
 
+// Artifacts listed on a run's page (the most the API gives); when that many, a link to
+// the search for all of them.
+const RUN_ARTIFACTS = 100;
 const RUN_QUERY = `
 query Run($id: ID!) {
   pipelineRun(id: $id) {
@@ -233,7 +236,7 @@ query Run($id: ID!) {
     }
     metrics { name qualifiedName value artifact { id mlmdId displayName } }
     parameters { name value step { id mlmdId displayName } }
-    artifacts(first: 100) { id mlmdId displayName typeName state }
+    artifacts(first: ${RUN_ARTIFACTS}) { id mlmdId displayName typeName state }
   }
 }`;
 
@@ -341,12 +344,14 @@ async function runPage(root, id, params, token) {
     }).catch((err) => figBox.replaceChildren(errorBox(err)));
   }
 
-  root.append(card('Artifacts', table([
+  const more = run.artifacts.length >= RUN_ARTIFACTS;
+  root.append(card(more ? `Artifacts (the first ${RUN_ARTIFACTS})` : 'Artifacts', table([
     { label: 'Artifact', render: (a) => link(a.id, a.displayName) },
     { label: 'Type', render: (a) => typeBadge(a.typeName) },
     { label: 'State', render: (a) => stateBadge(a.state) },
     { label: 'Id', cls: 'muted', render: (a) => `Artifact:${a.mlmdId}` },
-  ], run.artifacts, { empty: 'No artifacts.' })));
+  ], run.artifacts, { empty: 'No artifacts.' }),
+  { actions: more ? h('a', { href: hashFor('/search', { kind: 'artifacts', q: `contexts_r.id = ${run.mlmdId}` }) }, 'All of them →') : null }));
 }
 
 function countPerLayer(graph) {
@@ -579,6 +584,12 @@ query Context($id: ID!) {
   }
 }`;
 
+// "Showing 50 of 300": the rest through the search, by context.
+function allOf(kind, shown, count, contextId) {
+  if (count <= shown) return null;
+  return h('a', { href: hashFor('/search', { kind, q: `contexts_c.id = ${contextId}` }) }, `${shown} of ${count} shown · all →`);
+}
+
 async function contextPage(root, id, params, token) {
   root.append(loadingBox('Loading context…'));
   const data = await gql(CONTEXT_QUERY, { id: `Context:${id}` });
@@ -604,12 +615,12 @@ async function contextPage(root, id, params, token) {
       { label: 'Execution', render: (x) => link(x.id, x.displayName) },
       { label: 'State', render: (x) => stateBadge(x.state) },
       { label: 'Started', render: (x) => fmtRelative(x.startTime) },
-    ], c.executions, { empty: 'None.' })),
+    ], c.executions, { empty: 'None.' }), { actions: allOf('executions', c.executions.length, c.executionCount, c.mlmdId) }),
     card(`Artifacts (${c.artifactCount})`, table([
       { label: 'Artifact', render: (x) => link(x.id, x.displayName) },
       { label: 'Type', render: (x) => typeBadge(x.typeName) },
       { label: 'Created', render: (x) => fmtRelative(x.createTime) },
-    ], c.artifacts, { empty: 'None.' })));
+    ], c.artifacts, { empty: 'None.' }), { actions: allOf('artifacts', c.artifacts.length, c.artifactCount, c.mlmdId) }));
   root.append(grid, card('Properties', propertiesTable([...c.properties, ...c.customProperties])));
 }
 
