@@ -473,6 +473,7 @@ def test_odd_names_values_and_a_phone_screen(browser: Any, tmp_path: Path) -> No
     from ml_metadata.proto import metadata_store_pb2 as mlmd
 
     import lineage
+    from lineage.artifacts import HTML
     from lineage.client.client import Client
     from lineage.store.engine import default_database_url
 
@@ -481,7 +482,12 @@ def test_odd_names_values_and_a_phone_screen(browser: Any, tmp_path: Path) -> No
     with client.start_run("odd", "\u202eevil-run"):
         with lineage.step("only") as step:
             step.output("metrics", lineage.Metrics).log_metric("huge", 1e300)
+            report = step.output("report", HTML)
+            Path(report.path).write_text("<h1>gone soon</h1>")
     client.close()
+    for stored in (data_dir / "blobs").rglob("*"):  # the report's bytes vanish from storage
+        if stored.is_file():
+            stored.unlink()
     server = LineageServer(default_database_url(str(data_dir)), data_dir, http=True).start()
     store = server.client()
     plain_type = store.put_artifact_type(mlmd.ArtifactType(name="plain.File"))
@@ -521,6 +527,20 @@ def test_odd_names_values_and_a_phone_screen(browser: Any, tmp_path: Path) -> No
         text = page.inner_text("#app")
         assert "1.000e+300" in text, text
         assert "000,000,000" not in text
+
+        # A document whose bytes are gone: an error in its own card, the page stands.
+        [report_id] = [
+            n["mlmdId"]
+            for n in page.evaluate(
+                "async () => (await (await fetch('/graphql', {method: 'POST',"
+                " headers: {'content-type': 'application/json'}, body: JSON.stringify({query:"
+                " '{ artifacts(types: [\"system.HTML\"]) { nodes { mlmdId } } }'})})).json())"
+                ".data.artifacts.nodes"
+            )
+        ]
+        page = tab.open(f"/artifacts/{report_id}")
+        page.wait_for_selector("section.card:has(h2:has-text('Document')) .state-box.error")
+        assert page.locator("h1").inner_text().startswith("report")
 
         # A list cut short says so, and links to all of it.
         page = tab.open(f"/contexts/{group}")

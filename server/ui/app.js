@@ -433,10 +433,19 @@ async function artifactPage(root, id, params, token) {
 async function loadViewers(box, a, normalize, isDocument, token) {
   const parts = [];
   if (isDocument) {
-    const data = await gql('query($id: ID!) { document(artifactId: $id) { format html size truncated } }', { id: a.id });
+    // A document that cannot be read (its bytes gone from storage, damaged) is said in
+    // its own card: the figures below still load.
+    let doc = null;
+    let problem = null;
+    try {
+      doc = (await gql('query($id: ID!) { document(artifactId: $id) { format html size truncated } }', { id: a.id })).document;
+    } catch (err) {
+      problem = err;
+    }
     if (token !== renderToken) return;
-    const doc = data.document;
-    if (!doc) {
+    if (problem) {
+      parts.push(card('Document', errorBox(problem)));
+    } else if (!doc) {
       parts.push(card('Document', emptyBox('The server has no stored bytes for this document.', 'Only content uploaded through Lineage can be shown here.')));
     } else {
       const frame = h('iframe', { class: 'document-frame', sandbox: 'allow-same-origin', title: `${a.displayName} (sanitized)`, referrerpolicy: 'no-referrer' });
