@@ -340,6 +340,29 @@ def test_lineage_explorer_expands_by_clicks(tab: Page, ui: tuple[UIData, str]) -
     page.wait_for_selector(f'#app[data-ready="/executions/{train}"]')
 
 
+def test_lineage_explorer_recovers_from_a_failed_reload(tab: Page, ui: tuple[UIData, str]) -> None:
+    """The server unreachable while the depth changes: an error with a way to retry
+    instead of the old drawing (whose data is gone); the retry draws it and it works."""
+    data, _ = ui
+    model = data.models["forest-50"]
+    page = tab.open(f"/lineage?node=Artifact:{model}")
+    page.wait_for_selector(".explorer .gnode.start")
+    page.route("**/graphql", lambda route: route.abort())
+    page.select_option("select[name=depth]", "2")
+    page.wait_for_selector(".explorer .state-box.error button:text-is('Try again')")
+    assert page.locator(".explorer-canvas").is_hidden()
+    page.unroute("**/graphql")
+    page.click(".explorer .state-box.error button:text-is('Try again')")
+    page.wait_for_selector(".explorer .gnode.start")
+    assert tab.count(".explorer .state-box.error") == 0
+    assert "depth=2" in page.url
+    nodes = tab.count(".explorer .gnode")
+    page.locator(".explorer .handle.expand").first.click()  # and it works: expand further
+    page.wait_for_function(f"() => document.querySelectorAll('.explorer .gnode').length > {nodes}")
+    # the aborted requests were logged by the browser; nothing else went wrong
+    tab.errors[:] = [e for e in tab.errors if "Failed to load resource" not in e]
+
+
 def test_large_lineage_opens_collapsed_and_expands_progressively(
     tab: Page, ui: tuple[UIData, str]
 ) -> None:

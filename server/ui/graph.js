@@ -530,13 +530,33 @@ export class LineageExplorer {
     try {
       await this._fetch(this.start, this.direction, this.depth);
       this._checkStart();
+      this._clearProblem();
       this.draw({ fit: true });
     } catch (err) {
-      this.status.textContent = `Could not load: ${err.message}`;
+      // The old drawing's data is gone: show why instead of it, with a way back.
+      this.status.textContent = '';
+      this._showProblem(err);
     } finally {
       this._setBusy(false);
     }
     this._changed();
+  }
+
+  _showProblem(err) {
+    this._clearProblem();
+    this.canvas.hidden = true;
+    this.panel.hidden = true;
+    this.problem = h('div', { class: 'state-box error', role: 'alert' },
+      h('div', { class: 'error-title' }, err.code ? h('code', { class: 'error-code' }, err.code) : null, ' ', `Could not load: ${err.message}`),
+      h('button', { class: 'btn small', type: 'button', onclick: () => this.reload() }, 'Try again'));
+    this.canvas.before(this.problem);
+  }
+
+  _clearProblem() {
+    if (this.problem) this.problem.remove();
+    this.problem = null;
+    this.canvas.hidden = false;
+    this.panel.hidden = false;
   }
 
   async expand(id, dir, action) {
