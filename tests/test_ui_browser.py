@@ -363,6 +363,32 @@ def test_lineage_explorer_recovers_from_a_failed_reload(tab: Page, ui: tuple[UID
     tab.errors[:] = [e for e in tab.errors if "Failed to load resource" not in e]
 
 
+def test_layout_of_cycles_and_wide_layers(tab: Page) -> None:
+    """MLMD accepts cycles: a -> b -> c -> a is laid out in three columns (not all in the
+    first); a run of 30 independent steps stacks 30 in one column."""
+    page = tab.open("/")
+    layers = page.evaluate(
+        """async () => {
+          const { layoutGraph } = await import('/static/graph.js');
+          const edges = [['a', 'b'], ['b', 'c'], ['c', 'a'], ['x', 'x']]
+            .map(([source, target]) => ({ source, target }));
+          const cycle = layoutGraph(['a', 'b', 'c', 'x'], edges);
+          const ids = []; const wide = [];
+          for (let i = 0; i < 30; i += 1) {
+            ids.push(`s${i}`, `o${i}`); wide.push({ source: `s${i}`, target: `o${i}` });
+          }
+          const columns = new Map();
+          for (const { layer } of layoutGraph(ids, wide).values()) {
+            columns.set(layer, (columns.get(layer) || 0) + 1);
+          }
+          return { cycle: ['a', 'b', 'c', 'x'].map((id) => cycle.get(id).layer),
+                   tallest: Math.max(...columns.values()) };
+        }"""
+    )
+    assert layers["cycle"][:3] == [0, 1, 2], layers
+    assert layers["tallest"] == 30, layers
+
+
 def test_large_lineage_opens_collapsed_and_expands_progressively(
     tab: Page, ui: tuple[UIData, str]
 ) -> None:

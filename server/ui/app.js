@@ -10,7 +10,7 @@
 //   #/compare?runs=1,2         runs side by side, ROC curves overlaid
 
 import { emptyBox, errorBox, gql, loadingBox, plot, subscribe } from './gql.js';
-import { LineageExplorer, canonical, readable, staticGraph } from './graph.js';
+import { LineageExplorer, canonical, layoutGraph, readable, staticGraph } from './graph.js';
 import {
   clear, debounce, fmtBytes, fmtDuration, fmtNumber, fmtRelative, fmtTime, fmtValue, h, hashFor,
   pageOf, parseGlobalId, replaceHash, stateBadge, typeBadge,
@@ -355,9 +355,11 @@ async function runPage(root, id, params, token) {
 }
 
 function countPerLayer(graph) {
-  // a rough height hint: the most nodes any execution touches on one side
+  // a height hint: how many nodes the layout stacks in its tallest column
   const per = new Map();
-  for (const e of graph.edges) per.set(e.target, (per.get(e.target) || 0) + 1);
+  for (const { layer } of layoutGraph(graph.nodes.map((n) => n.id), graph.edges).values()) {
+    per.set(layer, (per.get(layer) || 0) + 1);
+  }
   return [1, ...per.values()];
 }
 

@@ -43,6 +43,32 @@ function shortType(t) {
 
 // ---------------------------------------------------------------- layout
 
+// Edges "source|target" that close a cycle: those to a node still on the path of a
+// depth-first search (in id order, without recursion).
+function closingEdges(ids, succ) {
+  const state = new Map(); // 1: on the path, 2: done
+  const back = new Set();
+  for (const root of ids) {
+    if (state.has(root)) continue;
+    state.set(root, 1);
+    const path = [[root, 0]];
+    while (path.length) {
+      const top = path[path.length - 1];
+      const next = succ.get(top[0]);
+      if (top[1] < next.length) {
+        const t = next[top[1]];
+        top[1] += 1;
+        if (state.get(t) === 1) back.add(`${top[0]}|${t}`);
+        else if (!state.has(t)) { state.set(t, 1); path.push([t, 0]); }
+      } else {
+        state.set(top[0], 2);
+        path.pop();
+      }
+    }
+  }
+  return back;
+}
+
 /**
  * Layers by longest path over the edges (sources pulled right to just before their first
  * successor), then a few barycenter sweeps to keep edges short. ids: node ids in their
@@ -52,8 +78,14 @@ export function layoutGraph(ids, edges) {
   const succ = new Map();
   const pred = new Map();
   for (const id of ids) { succ.set(id, []); pred.set(id, []); }
-  for (const e of edges) {
-    if (e.source === e.target || !succ.has(e.source) || !pred.has(e.target)) continue;
+  const known = edges.filter((e) => e.source !== e.target && succ.has(e.source) && pred.has(e.target));
+  for (const e of known) succ.get(e.source).push(e.target);
+  // MLMD accepts cycles (an execution writing what an earlier one read, in a loop):
+  // layers come from the graph without the edges that close one.
+  const back = closingEdges(ids, succ);
+  for (const id of ids) succ.set(id, []);
+  for (const e of known) {
+    if (back.has(`${e.source}|${e.target}`)) continue;
     succ.get(e.source).push(e.target);
     pred.get(e.target).push(e.source);
   }
@@ -69,7 +101,7 @@ export function layoutGraph(ids, edges) {
       if (indegree.get(t) === 0) queue.push(t);
     }
   }
-  for (const id of ids) if (!layer.has(id)) layer.set(id, 0); // a cycle: not in MLMD lineage
+  for (const id of ids) if (!layer.has(id)) layer.set(id, 0);
   for (const id of ids) {
     const next = succ.get(id);
     if (pred.get(id).length === 0 && next.length) {
