@@ -189,6 +189,20 @@ def test_confusion_matrix_from_bare_matrix_and_duplicate_labels():
     }
     fig = confusion_matrix_figure(bare)
     assert list(fig.data[0].x) == ["x", "x (2)"]  # kept apart on the category axis
+    assert fig.layout.xaxis.ticktext is None  # short names: as they are
+
+
+def test_confusion_matrix_long_names_are_cut_on_the_axes_only():
+    name = "a class name of forty-five characters, roughly"
+    bare = {
+        "annotationSpecs": [{"displayName": name}, {"displayName": "short"}],
+        "rows": [{"row": [3, 1]}, {"row": [0, 4]}],
+    }
+    fig = confusion_matrix_figure(bare)
+    assert list(fig.data[0].x) == [name, "short"]  # whole in the cells (and hover)
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert list(axis.tickvals) == [name, "short"]
+        assert len(axis.ticktext[0]) <= 18 and axis.ticktext[1] == "short"
 
 
 @pytest.mark.parametrize(

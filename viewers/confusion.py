@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from . import theme
 from ._metadata import ConfusionMatrix, display_name, parse_confusion_matrix, unique_labels
-from ._text import escape
+from ._text import escape, truncate
 from .metrics import format_value
 
 X_TITLE = "Predicted label"
@@ -84,7 +84,21 @@ def confusion_matrix_figure(
     fig.add_trace(confusion_heatmap(matrix, normalize=normalize))
     fig.update_xaxes(type="category", showgrid=False, side="bottom")
     fig.update_yaxes(type="category", showgrid=False, autorange="reversed")
+    names = unique_labels(matrix.categories)
+    if any(len(name) > TICK_CHARS for name in names):
+        # Long class names would take the plot's room as tick labels: cut there, whole
+        # in the hover text (the cells' x and y).
+        ticks = {
+            "tickmode": "array",
+            "tickvals": [escape(name) for name in names],
+            "ticktext": [escape(truncate(name, TICK_CHARS)) for name in names],
+        }
+        fig.update_xaxes(**ticks)
+        fig.update_yaxes(**ticks)
     return fig
+
+
+TICK_CHARS = 18
 
 
 def _is_bare_matrix(source: Any) -> bool:

@@ -478,6 +478,12 @@ async function loadViewers(box, a, normalize, isDocument, token) {
   box.replaceChildren(...parts);
 }
 
+// A confusion matrix of many classes (or long label names) needs the height its figure
+// asks for: in 380 px a 50 x 50 matrix shrinks to nothing.
+function matrixHeight(figure) {
+  return Math.min(1000, Math.max(380, (figure.layout && figure.layout.height) || 0));
+}
+
 function confusionCard(a, fig, normalize) {
   let current = normalize;
   const el = h('div', { class: 'figure', dataset: { kind: 'CONFUSION_MATRIX' } });
@@ -493,7 +499,7 @@ function confusionCard(a, fig, normalize) {
     replaceHash(`/artifacts/${a.mlmdId}`, { norm: value ? 1 : null });
     try {
       const data = await gql('query($id: ID!, $n: Boolean!) { figure(artifactId: $id, kind: CONFUSION_MATRIX, normalize: $n) { figure } }', { id: a.id, n: value });
-      await plot(el, data.figure.figure, { height: 380 });
+      await plot(el, data.figure.figure, { height: matrixHeight(data.figure.figure) });
       el.dataset.normalized = String(value);
     } catch (err) {
       el.replaceChildren(errorBox(err));
@@ -502,7 +508,7 @@ function confusionCard(a, fig, normalize) {
   counts.addEventListener('click', () => set(false));
   norm.addEventListener('click', () => set(true));
   el.dataset.normalized = String(current);
-  plot(el, fig.figure, { height: 380 }).catch((err) => el.replaceChildren(errorBox(err)));
+  plot(el, fig.figure, { height: matrixHeight(fig.figure) }).catch((err) => el.replaceChildren(errorBox(err)));
   return card('Confusion matrix', el, { actions: toggle, cls: 'figure-card' });
 }
 
