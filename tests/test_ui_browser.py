@@ -482,6 +482,19 @@ def test_compare_two_runs(tab: Page, ui: tuple[UIData, str]) -> None:
     page.wait_for_function("() => location.hash.includes('diff=1')")
     page.wait_for_selector("table.compare")
     assert "prepare.seed" not in page.inner_text("table.compare")
+    # a run named twice in the URL is one column
+    forest = data.runs["forest-200"]
+    page = tab.open(f"/compare?runs={forest},{forest},{data.runs['logreg-C20']}")
+    page.wait_for_selector("table.compare")
+    assert tab.count("table.compare th.run-head") == 2
+
+
+def test_lineage_link_with_an_unknown_direction(tab: Page, ui: tuple[UIData, str]) -> None:
+    data, _ = ui
+    page = tab.open(f"/lineage?node=Artifact:{data.models['forest-50']}&dir=SIDEWAYS")
+    page.wait_for_selector(".explorer .gnode.start")  # both ways, as without dir
+    assert tab.count(".explorer .state-box.error") == 0
+    assert page.locator("select[name=direction]").input_value() == "BOTH"
 
 
 def test_a_long_run_name_wraps_instead_of_hiding_the_columns(browser: Any, tmp_path: Path) -> None:

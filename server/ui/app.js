@@ -550,7 +550,12 @@ async function executionPage(root, id, params, token) {
     actions: [h('a', { class: 'btn', href: hashFor('/lineage', { node: `Execution:${x.mlmdId}` }) }, 'Explore lineage')],
   }));
   if (error) root.append(h('div', { class: 'state-box error' }, h('strong', null, 'Failed: '), h('span', { class: 'mono' }, String(error))));
-  if (cachedFrom) root.append(h('div', { class: 'note' }, 'Served from cache: the outputs of ', h('a', { href: `#/executions/${cachedFrom}` }, `Execution:${cachedFrom}`), '.'));
+  if (cachedFrom) {
+    const source = /^\d+$/.test(String(cachedFrom))
+      ? h('a', { href: `#/executions/${cachedFrom}` }, `Execution:${cachedFrom}`)
+      : h('code', null, String(cachedFrom)); // not an id: shown, not linked
+    root.append(h('div', { class: 'note' }, 'Served from cache: the outputs of ', source, '.'));
+  }
 
   const io = (input) => x.events.filter((e) => INPUT_EVENT_TYPES.has(e.type) === input && e.artifact);
   const ioTable = (events, empty) => table([
@@ -869,7 +874,7 @@ async function lineagePage(root, params, token) {
   const explorer = new LineageExplorer(box, {
     start: node,
     depth: Number(params.get('depth')) || 1,
-    direction: params.get('dir') || 'BOTH',
+    direction: ['UPSTREAM', 'DOWNSTREAM'].includes(params.get('dir')) ? params.get('dir') : 'BOTH',
     open: (params.get('open') || '').split(',').filter(Boolean),
     reveal: parseReveal(params.get('rev')),
     selected: params.get('sel'),
@@ -953,7 +958,7 @@ export function shortLabels(names) {
 
 async function comparePage(root, params, token) {
   setTitle('Compare runs');
-  const ids = (params.get('runs') || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = [...new Set((params.get('runs') || '').split(',').map((s) => s.trim()).filter(Boolean))];
   const onlyDiff = params.get('diff') === '1';
   root.append(pageHeader({ title: 'Compare runs', meta: [h('span', { class: 'muted' }, 'Metrics and parameters side by side, ROC curves overlaid')] }));
   if (ids.length < 2) {
