@@ -244,3 +244,37 @@ def test_assets_load_nothing_from_elsewhere() -> None:
         if path.suffix in (".js", ".css", ".html"):
             text = path.read_text()
             assert not external.search(text), f"{path.name}: {external.search(text)}"
+
+
+def test_figure_problems_say_why_nothing_is_drawn(client: TestClient, data: UIData) -> None:
+    from lineage import model
+
+    store = Store.open(data.database_url)
+    try:
+        [type_id] = [
+            t.id for t in store.get_types("artifact") if t.name == "system.ClassificationMetrics"
+        ]
+        ragged = model.Artifact(
+            type_id=type_id,
+            uri="/ragged",
+            custom_properties={
+                "confusionMatrix": model.Value.of(
+                    {
+                        "struct": {
+                            "annotationSpecs": [{"displayName": "a"}, {"displayName": "b"}],
+                            "rows": [{"row": [1, 2]}, {"row": [3]}],
+                        }
+                    }
+                )
+            },
+        )
+        [bad] = store.put_nodes("artifact", [ragged])
+    finally:
+        store.close()
+    query = "query($id: ID!) { figures(artifactId: $id) { kind } figureProblems(artifactId: $id) }"
+    found = ok(client, query, id=f"Artifact:{bad}")
+    assert found["figures"] == []
+    [problem] = found["figureProblems"]
+    assert problem.startswith("Confusion matrix: ") and "row" in problem
+    good = ok(client, query, id=f"Artifact:{data.classification['logreg-C1']}")
+    assert good["figures"] and good["figureProblems"] == []

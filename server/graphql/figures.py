@@ -160,6 +160,21 @@ def artifact_figures(artifact: model.Artifact, *, normalize: bool = False) -> li
     return out
 
 
+def artifact_figure_problems(artifact: model.Artifact) -> list[str]:
+    """Why figures the artifact's metadata looks like it holds cannot be drawn, one line
+    each (what artifact_figures leaves out)."""
+    from lineage.viewers import MetadataError
+
+    metadata = metadata_of(artifact)
+    problems = []
+    for kind in applicable_kinds(artifact.type, metadata):
+        try:
+            _builders(False)[kind](metadata)
+        except MetadataError as exc:
+            problems.append(f"{_TITLES[kind]}: {exc}")
+    return problems
+
+
 def short_labels(names: list[str]) -> list[str]:
     """Names without the prefix all of them share (cut at a separator), so legends and
     axes of many runs of one pipeline stay readable: ``pipe-20260101-1-a``, ``pipe-20260101-2-b``
@@ -337,6 +352,15 @@ class FigureQuery:
         return await anyio.to_thread.run_sync(
             lambda: artifact_figures(artifact, normalize=normalize)
         )
+
+    @strawberry.field(
+        description="Why figures an artifact's metadata seems to hold cannot be drawn (a "
+        "ragged confusion matrix, ROC rates outside 0..1, ...): one line each, empty when "
+        "every one can be. The figures field leaves those out."
+    )
+    async def figure_problems(self, info: Info, artifact_id: strawberry.ID) -> list[str]:
+        artifact = await _artifact(_loaders(info), artifact_id)
+        return await anyio.to_thread.run_sync(lambda: artifact_figure_problems(artifact))
 
     @strawberry.field(
         description="Runs compared in one figure: METRICS (their system.Metrics values side "

@@ -473,7 +473,12 @@ async function loadViewers(box, a, normalize, isDocument, token) {
   }
   if (grid.children.length) parts.push(grid);
   if (!parts.length) {
-    parts.push(card('Viewers', h('p', { class: 'muted empty-line' }, `No viewer for a ${a.typeName}: its metadata has no metrics, confusion matrix or curves. Its properties are below; download it for the content.`)));
+    // Nothing drawn: say why when its metadata has figure data that is malformed.
+    const problems = (await gql('query($id: ID!) { figureProblems(artifactId: $id) }', { id: a.id })).figureProblems;
+    if (token !== renderToken) return;
+    parts.push(card('Viewers', problems.length
+      ? [h('p', { class: 'muted' }, 'Its metadata holds figure data that cannot be drawn:'), h('ul', { class: 'problems' }, problems.map((p) => h('li', null, p)))]
+      : h('p', { class: 'muted empty-line' }, `No viewer for a ${a.typeName}: its metadata has no metrics, confusion matrix or curves. Its properties are below; download it for the content.`)));
   }
   box.replaceChildren(...parts);
 }
