@@ -314,6 +314,16 @@ def test_roc_figure_data(writer, form):
     assert tuple(fig.layout.xaxis.range) == (-0.02, 1.02)
 
 
+def test_a_one_point_roc_curve_is_drawn_from_corner_to_corner():
+    m = la.ClassificationMetrics()
+    m.log_roc_curve([0.2], [0.85], [0.5])
+    fig = roc_curve_figure(m.metadata)
+    _, curve = fig.data
+    assert list(curve.x) == [0.0, 0.2, 1.0] and list(curve.y) == [0.0, 0.85, 1.0]
+    assert list(curve.customdata) == ["—", 0.5, "—"]
+    assert "AUC = 0.825" in curve.name  # the area under exactly what is drawn
+
+
 def test_roc_points_sorted_for_drawing():
     m = la.ClassificationMetrics()
     m.log_roc_curve([1.0, 0.0, 0.5], [1.0, 0.0, 0.8], [0.0, 1.0, 0.5])

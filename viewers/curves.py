@@ -150,11 +150,18 @@ def precision_recall_data(
 
 
 def roc_trace(curve: Curve, *, name: str, color: str, showlegend: bool = True) -> go.Scatter:
+    # Drawn from (0, 0) to (1, 1), as its AUC counts it, also where those points were not
+    # logged (one logged point would be a lone dot).
+    x, y, thresholds = list(curve.x), list(curve.y), list(curve.thresholds)
+    if not x or (x[0], y[0]) != (0.0, 0.0):
+        x, y, thresholds = [0.0, *x], [0.0, *y], ["—", *thresholds]
+    if (x[-1], y[-1]) != (1.0, 1.0):
+        x, y, thresholds = [*x, 1.0], [*y, 1.0], [*thresholds, "—"]
     return go.Scatter(
-        x=curve.x,
-        y=curve.y,
-        customdata=curve.thresholds,
-        mode="lines+markers" if len(curve.x) <= 60 else "lines",
+        x=x,
+        y=y,
+        customdata=thresholds,
+        mode="lines+markers" if len(x) <= 60 else "lines",
         name=name,
         legendgroup=name,
         showlegend=showlegend,
