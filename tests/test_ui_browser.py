@@ -555,6 +555,7 @@ def test_odd_names_values_and_a_phone_screen(browser: Any, tmp_path: Path) -> No
     plain_type = store.put_artifact_type(mlmd.ArtifactType(name="plain.File"))
     named = mlmd.Artifact(type_id=plain_type, name="other", uri="/2")
     named.custom_properties["display_name"].string_value = "hubB"
+    named.custom_properties["big"].int_value = 2**53 + 1  # JavaScript numbers round it
     store.put_artifacts([mlmd.Artifact(type_id=plain_type, name="hubA", uri="/1"), named])
     group_type = store.put_context_type(mlmd.ContextType(name="plain.Group"))
     [group] = store.put_contexts([mlmd.Context(type_id=group_type, name="big-group")])
@@ -572,6 +573,9 @@ def test_odd_names_values_and_a_phone_screen(browser: Any, tmp_path: Path) -> No
         page.wait_for_selector("section.card:has(h2:has-text('Artifacts (2)'))")
         shown = page.inner_text("#app")
         assert "hubA" in shown and "hubB" in shown, shown
+        page.locator("a", has_text="hubB").first.click()
+        page.wait_for_selector('#app[data-ready^="/artifacts/"]')
+        page.wait_for_selector("text=9007199254740993")  # exact, not ...992
 
         page = tab.open("/")
         page.wait_for_selector("table.runs tbody tr")

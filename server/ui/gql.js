@@ -12,6 +12,17 @@ export class GraphQLError extends Error {
   }
 }
 
+// Integers past 2^53 (int64 properties, nanosecond times) lose digits as JavaScript
+// numbers: they are kept as their exact digits, a string, where the browser gives the
+// source text (JSON.parse's third reviver argument). Shown as they are; compared and
+// plotted as numbers, JavaScript converting them (close enough there).
+function exactIntegers(key, value, context) {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context && /^-?\d+$/.test(context.source)) {
+    return context.source;
+  }
+  return value;
+}
+
 export async function gql(query, variables = {}) {
   let response;
   try {
@@ -25,7 +36,7 @@ export async function gql(query, variables = {}) {
   }
   let body;
   try {
-    body = await response.json();
+    body = JSON.parse(await response.text(), exactIntegers);
   } catch (err) {
     throw new GraphQLError([{ message: `The server answered ${response.status} ${response.statusText}.`, extensions: { code: 'HTTP' } }]);
   }
