@@ -727,14 +727,28 @@ def _create_or_reuse_context(
     c: Connection, ctx: model.Context, cache: nodes.TypeCache, now: int
 ) -> int:
     """Create the context; if another writer just created it, use theirs."""
+    return _create_unless_raced(c, CONTEXT, ctx, cache, now, lambda: _context_named(c, ctx))[0]
+
+
+def _create_unless_raced(
+    c: Connection,
+    kind: NodeKind,
+    node: Any,
+    cache: nodes.TypeCache,
+    now: int,
+    find: Callable[[], int | None],
+) -> tuple[int, bool]:
+    """(id, created): the node created, or, when another writer just created the same
+    one (its unique key taken), the id ``find`` gives of theirs. A savepoint keeps the
+    failed insert from aborting the caller's transaction."""
     try:
         with c.begin_nested():
-            return nodes.create_node(c, CONTEXT, ctx, cache, now)
+            return nodes.create_node(c, kind, node, cache, now), True
     except AlreadyExists:
-        found = _context_named(c, ctx)
+        found = find()
         if found is None:
             raise
-        return found
+        return found, False
 
 
 _CONTEXT_NAMED = Prepared(
@@ -768,16 +782,13 @@ def _put_artifacts_reusing(
     cache = nodes.TypeCache(c, ARTIFACT, type_cache)
     for art in artifacts:
         if not art.id and reuse and art.external_id:
-            found = _artifact_with_external_id(c, art.external_id)
-            if found is None:
-                try:  # another writer may be creating it right now: then use theirs
-                    with c.begin_nested():
-                        ids.append(nodes.create_node(c, ARTIFACT, art, cache, now))
+            find = partial(_artifact_with_external_id, c, art.external_id)
+            found = find()
+            if found is None:  # another writer may be creating it right now: then theirs
+                found, created = _create_unless_raced(c, ARTIFACT, art, cache, now, find)
+                if created:
+                    ids.append(found)
                     continue
-                except AlreadyExists:
-                    found = _artifact_with_external_id(c, art.external_id)
-                    if found is None:
-                        raise
             # As MLMD: the stored artifact takes the given one's fields (an upsert).
             art = replace(art, id=found)
         if art.id:

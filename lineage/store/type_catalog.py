@@ -135,6 +135,10 @@ class TypeCatalog:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
+    def forget(self) -> None:
+        with self._lock:
+            self._snapshot = None
+
     def snapshot(self, conn: Connection) -> Snapshot:
         read_only = conn.get_execution_options().get("lineage_read_only")
         if read_only:
@@ -170,8 +174,7 @@ def forget(engine: Any) -> None:
     in a way the mark may not show)."""
     catalog = _catalogs.get(engine.pool)
     if catalog is not None:
-        with catalog._lock:
-            catalog._snapshot = None
+        catalog.forget()
 
 
 # conn.info key: set by a write that replaced a type's external_id (Store.write forgets).

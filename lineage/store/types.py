@@ -104,26 +104,18 @@ def put_type(
     if given.base_type:
         _link_base_type(conn, kind, given, type_id)
     if given.external_id:
-        _replace_external_id(conn, given, type_id)
+        _replace_external_id(conn, given.external_id, type_id)
     return type_id
 
 
-def _replace_external_id(conn: Connection, given: model.AnyType, type_id: int) -> None:
+def _replace_external_id(conn: Connection, external_id: str, type_id: int) -> None:
     """As MLMD: a type put again with another (non-empty) external_id takes it."""
     stored = conn.execute(select(type_table.c.external_id).where(type_table.c.id == type_id))
-    if stored.scalar() == given.external_id:
+    if stored.scalar() == external_id:
         return
-    clash = conn.execute(
-        select(type_table.c.id).where(
-            type_table.c.external_id == given.external_id, type_table.c.id != type_id
-        )
-    ).first()
-    if clash is not None:
-        raise AlreadyExists(
-            f"Conflict of external_id: {given.external_id!r} already names type {clash.id}"
-        )
+    _check_external_id_free(conn, external_id, besides=type_id)
     conn.execute(
-        update(type_table).where(type_table.c.id == type_id).values(external_id=given.external_id)
+        update(type_table).where(type_table.c.id == type_id).values(external_id=external_id)
     )
     conn.info[type_catalog.CHANGED_IN_PLACE] = True
 
@@ -143,15 +135,21 @@ def _link_base_type(conn: Connection, kind: NodeKind, given: model.AnyType, type
         )
 
 
+def _check_external_id_free(conn: Connection, external_id: str, besides: int | None = None) -> None:
+    """AlreadyExists if a type (other than ``besides``) holds ``external_id``."""
+    taken = select(type_table.c.id).where(type_table.c.external_id == external_id)
+    if besides is not None:
+        taken = taken.where(type_table.c.id != besides)
+    clash = conn.execute(taken).first()
+    if clash is not None:
+        raise AlreadyExists(
+            f"Conflict of external_id: {external_id!r} already names type {clash.id}"
+        )
+
+
 def _insert_type(conn: Connection, kind: NodeKind, given: model.AnyType) -> int:
     if given.external_id:
-        clash = conn.execute(
-            select(type_table.c.id).where(type_table.c.external_id == given.external_id)
-        ).first()
-        if clash is not None:
-            raise AlreadyExists(
-                f"Conflict of external_id: {given.external_id!r} already names type {clash.id}"
-            )
+        _check_external_id_free(conn, given.external_id)
     parent_id = _base_type_to_parent_id(kind, given.base_type)
     values: dict[str, Any] = {
         "name": given.name,

@@ -136,43 +136,48 @@ def build_figure(artifact: model.Artifact, kind: FigureKind, *, normalize: bool 
     metadata has no data for it."""
     from lineage.viewers import MetadataError
 
-    metadata = metadata_of(artifact)
     try:
-        fig = _builders(normalize)[kind](metadata)
+        return _figure(metadata_of(artifact), kind, normalize)
     except MetadataError as exc:
         raise InvalidArgument(
             f"artifact {artifact.id} ({artifact.type}) has no {_TITLES[kind].lower()}: {exc}"
         ) from None
+
+
+def _figure(metadata: Any, kind: FigureKind, normalize: bool) -> Figure:
+    """The figure of ``kind`` (MetadataError when the metadata cannot make it)."""
+    fig = _builders(normalize)[kind](metadata)
     title = _TITLES[kind]
     if kind == FigureKind.CONFUSION_MATRIX and normalize:
         title += " (normalized)"
     return Figure(kind=kind.value, title=title, figure=to_json(fig))
 
 
+def _drawn(artifact: model.Artifact, normalize: bool) -> tuple[list[Figure], list[str]]:
+    """Every figure the artifact's metadata has data for, and a line for each one that
+    data is malformed for."""
+    from lineage.viewers import MetadataError
+
+    metadata = metadata_of(artifact)
+    figures: list[Figure] = []
+    problems: list[str] = []
+    for kind in applicable_kinds(artifact.type, metadata):
+        try:
+            figures.append(_figure(metadata, kind, normalize))
+        except MetadataError as exc:
+            problems.append(f"{_TITLES[kind]}: {exc}")
+    return figures, problems
+
+
 def artifact_figures(artifact: model.Artifact, *, normalize: bool = False) -> list[Figure]:
     """Every figure the artifact's metadata has data for (malformed ones left out)."""
-    out = []
-    for kind in applicable_kinds(artifact.type, metadata_of(artifact)):
-        try:
-            out.append(build_figure(artifact, kind, normalize=normalize))
-        except InvalidArgument:
-            continue
-    return out
+    return _drawn(artifact, normalize)[0]
 
 
 def artifact_figure_problems(artifact: model.Artifact) -> list[str]:
     """Why figures the artifact's metadata looks like it holds cannot be drawn, one line
     each (what artifact_figures leaves out)."""
-    from lineage.viewers import MetadataError
-
-    metadata = metadata_of(artifact)
-    problems = []
-    for kind in applicable_kinds(artifact.type, metadata):
-        try:
-            _builders(False)[kind](metadata)
-        except MetadataError as exc:
-            problems.append(f"{_TITLES[kind]}: {exc}")
-    return problems
+    return _drawn(artifact, False)[1]
 
 
 def short_labels(names: list[str]) -> list[str]:
