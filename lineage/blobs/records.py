@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -23,13 +23,14 @@ from lineage.store.kinds import ARTIFACT
 from lineage.store.nodes import lock_node
 from lineage.store.schema import artifact_property_table, artifact_table, blob_table
 
-from .base import BlobRef, normalize_sha256
+from .base import BlobRef, normalize_blake3, normalize_sha256
 
 __all__ = [
     "SHA256_PROPERTY",
     "SIZE_PROPERTY",
     "attach_blob",
     "blob_of_artifact",
+    "recorded_blake3",
     "is_live",
     "live_blob_condition",
     "record_blob",
@@ -49,15 +50,29 @@ def record_blob(connection: Connection, ref: BlobRef, *, location: str | None = 
     One statement that ignores a duplicate key (SQLite and PostgreSQL ``ON CONFLICT DO
     NOTHING``, MySQL/MariaDB ``INSERT IGNORE``), so a concurrent insert of the same sha256
     neither fails nor aborts the caller's transaction. No savepoint: pysqlite's default
-    transaction handling would commit it on its own.
+    transaction handling would commit it on its own. A row recorded without a BLAKE3
+    (before revision 0003) gains ``ref``'s.
     """
     sha = normalize_sha256(ref.sha256)
+    b3 = normalize_blake3(ref.blake3) if ref.blake3 is not None else None
     row = {
         "sha256": sha,
         "size": int(ref.size),
         "location": location or ref.uri,
         "create_time_since_epoch": _now_ms(),
+        "blake3": b3,
     }
+    inserted = _insert_unless_there(connection, sha, row)
+    if not inserted and b3 is not None:
+        connection.execute(
+            update(blob_table)
+            .where(blob_table.c.sha256 == sha, blob_table.c.blake3.is_(None))
+            .values(blake3=b3)
+        )
+    return inserted
+
+
+def _insert_unless_there(connection: Connection, sha: str, row: dict[str, Any]) -> bool:
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
         # rowcount is not reliable here (psycopg reports -1): ask for the inserted key.
@@ -137,6 +152,14 @@ def blob_of_artifact(connection: Connection, artifact_id: int) -> tuple[str, int
         int(size_row.int_value) if size_row is not None and size_row.int_value is not None else None
     )
     return values[SHA256_PROPERTY].string_value, size
+
+
+def recorded_blake3(connection: Connection, sha256: str) -> str | None:
+    """The BLAKE3 recorded for a blob (None: no row, or recorded before there was one)."""
+    value = connection.execute(
+        select(blob_table.c.blake3).where(blob_table.c.sha256 == normalize_sha256(sha256))
+    ).scalar()
+    return str(value) if value else None
 
 
 def live_blob_condition() -> ColumnElement[bool]:

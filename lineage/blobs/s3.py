@@ -8,7 +8,8 @@ CompleteMultipartUpload succeeds; the client aborts a multipart upload that fail
     the content address already holds them (dedup: nothing is uploaded), upload the file to
     the content address with a known length: multipart, parallel parts. Needs local disk
     for one object at a time per concurrent upload (``spool_dir``); memory stays at a few
-    parts.
+    parts. Spool files are reused between uploads (``spool.py``: rewriting pages the
+    page cache holds is far cheaper than faulting in new ones).
 ``stream``
     Multipart upload of unknown length straight to ``<prefix>/tmp/<uuid>`` while hashing,
     then a server-side copy to the content address and deletion of the temporary key. No
@@ -63,6 +64,7 @@ from .base import (
     content_key,
     sha256_from_key,
 )
+from .spool import SpoolPool
 
 __all__ = ["DEFAULT_PART_SIZE", "S3BlobStore", "parse_endpoint"]
 
@@ -190,6 +192,7 @@ class S3BlobStore(BlobStore):
         self.part_size = part_size
         self.parallel_uploads = max(1, parallel_uploads)
         self.spool_dir = spool_dir
+        self._spools = SpoolPool(spool_dir)
         self.create_bucket = create_bucket
         # Presigned URLs are for clients elsewhere (browsers): they may need another
         # host name than the one the server reaches, e.g. localhost:9000 vs minio:9000.
@@ -260,6 +263,7 @@ class S3BlobStore(BlobStore):
         return f"{self.scheme}://{self._full(None)} (endpoint {self.endpoint})"
 
     def close(self) -> None:
+        self._spools.close()
         http = getattr(self.client, "_http", None)
         if http is not None:
             http.clear()
@@ -355,13 +359,13 @@ class S3BlobStore(BlobStore):
                     num_parallel_uploads=self.parallel_uploads,
                 )
             return _Spooled(temp_key=temp_key)
-        f = tempfile.TemporaryFile(dir=self.spool_dir, prefix="lineage-blob-")  # noqa: SIM115
+        f = self._spools.take()
         try:
             for chunk in source.chunks():
                 f.write(chunk)
-            f.flush()
+            self._spools.written(f)
         except BaseException as exc:
-            f.close()
+            self._spools.give_back(f, reusable=False)
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise Unavailable(
                     f"no space left to spool an upload in {self.spool_dir or tempfile.gettempdir()}"
@@ -410,7 +414,8 @@ class S3BlobStore(BlobStore):
     def _discard(self, staged: Any) -> None:
         assert isinstance(staged, _Spooled)
         if staged.file is not None:
-            staged.file.close()
+            self._spools.give_back(staged.file)
+            staged.file = None
         if staged.temp_key is not None:
             with contextlib.suppress(Exception):
                 self.client.remove_object(self.bucket, self._full(staged.temp_key))

@@ -300,6 +300,9 @@ blob_table = Table(
     Column("size", Int64, nullable=False),
     Column("location", Text, nullable=False),
     Column("create_time_since_epoch", Int64, nullable=False),
+    # The BLAKE3 of the same bytes, computed with the sha256 at upload; downloads check
+    # it (cheaper). NULL for rows recorded before revision 0003: those check the sha256.
+    Column("blake3", String(64), nullable=True),
 )
 
 # Tables MLMD itself creates, in its order; used by migrations and compatibility checks.

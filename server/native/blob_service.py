@@ -103,6 +103,7 @@ class ArtifactBytes:
     name: str | None = None  # for a download's file name
     archive: str | None = None  # "tar": a directory packed by the SDK
     modified: float | None = None
+    blake3: str | None = None  # recorded with the blob: what a whole read checks
 
     @property
     def verified(self) -> bool:
@@ -150,7 +151,7 @@ class ArtifactBytes:
             )
             if whole:
                 try:
-                    reader = self.store.open(self.sha256, size=self.size)
+                    reader = self.store.open(self.sha256, size=self.size, blake3=self.blake3)
                 except NotFound:
                     raise self._gone() from None
                 self.size = reader.size
@@ -199,6 +200,7 @@ class _ArtifactRow:
     sha256: str | None
     size: int | None
     archive: str | None
+    blake3: str | None
 
 
 def _artifact_row(c: Connection, artifact_id: int) -> _ArtifactRow | None:
@@ -222,7 +224,8 @@ def _artifact_row(c: Connection, artifact_id: int) -> _ArtifactRow | None:
         int(size_row.int_value) if size_row is not None and size_row.int_value is not None else None
     )
     archive = props[ARCHIVE_PROPERTY].string_value if ARCHIVE_PROPERTY in props else None
-    return _ArtifactRow(int(row.id), row.name, row.uri, sha or None, size, archive)
+    b3 = _recorded(c, sha)[1] if sha else None
+    return _ArtifactRow(int(row.id), row.name, row.uri, sha or None, size, archive, b3)
 
 
 class BlobResolver:
@@ -234,11 +237,11 @@ class BlobResolver:
         self._lock = threading.Lock()
 
     def blob(self, sha256: str, store: Any = None) -> ArtifactBytes:
-        """A blob by sha256; with the metadata store, its recorded size is looked up, so
-        a stored object of another size is refused before its first byte."""
+        """A blob by sha256; with the metadata store, its recorded size and BLAKE3 are
+        looked up, so a stored object of another size is refused before its first byte."""
         sha = normalize_sha256(sha256)
-        size = store.read(lambda c: _recorded_size(c, sha)) if store is not None else None
-        return ArtifactBytes(self.blobs, size, self.blobs.uri_for(sha), sha256=sha)
+        size, b3 = store.read(lambda c: _recorded(c, sha)) if store is not None else (None, None)
+        return ArtifactBytes(self.blobs, size, self.blobs.uri_for(sha), sha256=sha, blake3=b3)
 
     def artifact(self, store: Any, artifact_id: int) -> ArtifactBytes:
         if artifact_id <= 0:
@@ -256,6 +259,7 @@ class BlobResolver:
                 artifact_id=artifact_id,
                 name=_file_name(row),
                 archive=row.archive,
+                blake3=row.blake3,
             )
         if not row.uri:
             raise NotFound(f"artifact {artifact_id} has no bytes: no blob recorded and no URI")
@@ -538,10 +542,13 @@ def _slices(chunk: bytes, size: int) -> Iterator[bytes]:
         yield bytes(view[start : start + size])
 
 
-def _recorded_size(c: Connection, sha256: str) -> int | None:
+def _recorded(c: Connection, sha256: str) -> tuple[int | None, str | None]:
+    """The size and BLAKE3 recorded for a blob (None where not recorded)."""
     b = blob_table
-    size = c.execute(select(b.c.size).where(b.c.sha256 == sha256)).scalar()
-    return int(size) if size is not None else None
+    row = c.execute(select(b.c.size, b.c.blake3).where(b.c.sha256 == sha256)).first()
+    if row is None:
+        return None, None
+    return (int(row.size) if row.size is not None else None), (row.blake3 or None)
 
 
 def _artifact_exists(c: Connection, artifact_id: int) -> bool:
