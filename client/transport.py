@@ -95,7 +95,7 @@ class EmbeddedTransport(Transport):
     def upload(self, path: Path, sha256: str, size: int) -> StepBlob | None:
         with open(path, "rb") as handle:
             ref = self.blobs.put(handle, expected_sha256=sha256, expected_size=size)
-        return StepBlob(ref.sha256, ref.size, ref.uri)
+        return StepBlob(ref.sha256, ref.size, ref.uri, blake3=ref.blake3)
 
     def download(self, blob: StepBlob, artifact_id: int, handle: BinaryIO) -> None:
         with self.blobs.open(blob.sha256, size=blob.size or None) as reader:

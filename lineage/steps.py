@@ -101,6 +101,8 @@ class StepBlob:
     sha256: str
     size: int
     uri: str
+    # from an in-process upload (BlobRef.blake3): recorded too; not part of equality
+    blake3: str | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -615,7 +617,11 @@ def _create_artifact(conn: Connection, art: ArtifactRecord, default_name: str, n
         from lineage.blobs.base import BlobRef
         from lineage.blobs.records import attach_blob
 
-        attach_blob(conn, artifact_id, BlobRef(art.blob.sha256, art.blob.size, art.blob.uri))
+        attach_blob(
+            conn,
+            artifact_id,
+            BlobRef(art.blob.sha256, art.blob.size, art.blob.uri, blake3=art.blob.blake3),
+        )
     return artifact_id
 
 

@@ -17,10 +17,11 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from blake3 import blake3
 from blobservers import minio_client, new_bucket, s3_env, unused_endpoint  # noqa: E402
 from lineage_server import LineageServer
 from ml_metadata.proto import metadata_store_pb2 as mlmd
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from lineage._proto.lineage.v1 import lineage_pb2 as pb
 from lineage._proto.lineage.v1 import lineage_pb2_grpc as pb_grpc
@@ -382,6 +383,72 @@ def test_grpc_corruption_is_data_loss(served: Served) -> None:
     served.overwrite(ref.sha256, data[:-10])  # truncated: caught before any byte
     error = rpc_error(lambda: download(stub, sha256=ref.sha256))
     assert error.code() == grpc.StatusCode.DATA_LOSS and "damaged" in error.details()
+
+
+def _set_recorded_blake3(served: Served, sha256: str, value: str | None) -> None:
+    store = Store.open(served.database_url)
+    try:
+        store.write(
+            lambda c: c.execute(
+                update(blob_table).where(blob_table.c.sha256 == sha256).values(blake3=value)
+            )
+        )
+    finally:
+        store.close()
+
+
+def test_downloads_check_the_recorded_blake3(served: Served) -> None:
+    """An upload records the BLAKE3 of its bytes; whole downloads (gRPC by sha256 and by
+    artifact, HTTP) check that digest: a wrong recorded one fails on intact bytes. A row
+    without one (recorded before revision 0003) is checked by sha256 and still catches
+    damage; uploading the bytes again fills it in."""
+    stub = served.stub()
+    data = os.urandom(2 * MiB + 5)
+    artifact_id = served.artifact()
+    ref = upload(stub, data, known=False, artifact_id=artifact_id).blob
+    store = Store.open(served.database_url)
+    try:
+        recorded = store.read(
+            lambda c: c.execute(
+                select(blob_table.c.blake3).where(blob_table.c.sha256 == ref.sha256)
+            ).scalar()
+        )
+    finally:
+        store.close()
+    assert recorded == blake3(data).hexdigest()
+
+    wrong = blake3(b"not these bytes").hexdigest()
+    _set_recorded_blake3(served, ref.sha256, wrong)
+    for request in ({"sha256": ref.sha256}, {"artifact_id": artifact_id}):
+        error = rpc_error(lambda r=request: download(stub, **r))  # type: ignore[misc]
+        assert error.code() == grpc.StatusCode.DATA_LOSS
+        assert f"recorded {wrong}" in error.details()
+    with pytest.raises(httpx.RemoteProtocolError):  # the body is cut off, never completed
+        with httpx.stream("GET", f"{served.http}/artifacts/{artifact_id}/download") as r:
+            assert r.status_code == 200
+            for _ in r.iter_bytes():
+                pass
+
+    _set_recorded_blake3(served, ref.sha256, None)  # as recorded before 0003
+    assert download(stub, sha256=ref.sha256)[1] == data
+    served.overwrite(ref.sha256, bytes([data[0] ^ 0xFF]) + data[1:])
+    error = rpc_error(lambda: download(stub, artifact_id=artifact_id))
+    assert error.code() == grpc.StatusCode.DATA_LOSS and "hash to sha256" in error.details()
+
+    served.overwrite(ref.sha256, data)
+    upload(stub, data, known=True)  # the same bytes again: the row gains its BLAKE3
+    _, body = download(stub, sha256=ref.sha256)
+    assert body == data
+    store = Store.open(served.database_url)
+    try:
+        again = store.read(
+            lambda c: c.execute(
+                select(blob_table.c.blake3).where(blob_table.c.sha256 == ref.sha256)
+            ).scalar()
+        )
+    finally:
+        store.close()
+    assert again == blake3(data).hexdigest()
 
 
 def test_grpc_large_object_streams(local_served: Served) -> None:

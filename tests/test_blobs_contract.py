@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from blake3 import blake3
 from blobservers import gcs_env, new_bucket, s3_env  # noqa: E402
 
 from lineage.blobs import BlobRef, BlobStore, open_blob_store
@@ -247,6 +248,47 @@ def test_corrupted_object_gives_checksum_error(backend: Backend) -> None:
         store.verify(ref)
     with pytest.raises(DataLoss):
         store.open(ref).read()
+
+
+def test_uploads_record_a_blake3_that_whole_reads_check(backend: Backend) -> None:
+    """Every upload path returns the BLAKE3 of the bytes; a read given it checks it and
+    not the sha256 (a wrong recorded BLAKE3 fails on intact bytes), a read without it
+    checks the sha256, and verify() checks both."""
+    store = backend.store
+    data = os.urandom(backend.large)
+    unknown = store.put(io.BytesIO(data))
+    assert unknown.blake3 == blake3(data).hexdigest()
+    store.delete(unknown)
+    known = store.put(io.BytesIO(data), expected_sha256=sha(data), expected_size=len(data))
+    assert known.blake3 == blake3(data).hexdigest()
+    deduped = store.put(data)
+    assert deduped == known and deduped.blake3 == known.blake3
+
+    with store.open(known) as reader:
+        assert b"".join(reader) == data
+    wrong = blake3(b"other bytes").hexdigest()
+    with pytest.raises(DataLoss, match=f"BLAKE3 {known.blake3}, recorded {wrong}"):
+        with store.open(known.sha256, size=len(data), blake3=wrong) as reader:
+            for _ in reader:
+                pass
+    stale = BlobRef(known.sha256, known.size, known.uri, blake3=wrong)
+    with pytest.raises(DataLoss, match="BLAKE3"):
+        store.open(stale).read()
+    with pytest.raises(DataLoss, match="BLAKE3"):
+        store.verify(stale)  # the sha256 holds, the BLAKE3 does not
+    assert store.verify(known).blake3 == known.blake3
+    assert read_all(store, known.sha256) == data  # sha256 only
+    with pytest.raises(InvalidArgument, match="BLAKE3"):
+        store.open(known.sha256, blake3="not hex")
+
+    # Damage is caught by each digest on its own.
+    damaged = bytearray(data)
+    damaged[len(data) // 2] ^= 0x01
+    backend.write_raw(known.sha256, bytes(damaged))
+    with pytest.raises(DataLoss, match="hash to BLAKE3"):
+        store.open(known).read()
+    with pytest.raises(DataLoss, match="hash to sha256"):
+        read_all(store, known.sha256)
 
 
 def test_object_of_wrong_size_fails_before_any_byte(backend: Backend) -> None:

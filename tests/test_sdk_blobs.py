@@ -163,3 +163,38 @@ def test_spooled_outputs_keep_their_bytes(
     finally:
         restarted.close()
         server.close()
+
+
+def test_embedded_uploads_record_their_blake3(
+    sdk_env: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a server (embedded store) an output's blob row gets the BLAKE3 of the
+    upload too, so its later downloads check that digest."""
+    from sqlalchemy import select
+
+    from lineage.store.schema import blob_table
+
+    data_dir = sdk_env / "embedded"
+    monkeypatch.setenv("LINEAGE_DATA_DIR", str(data_dir))
+    reset_sdk()
+    with lineage.start_run(pipeline="blobs", name="embedded-1"):
+        step = write_tree(size=5)
+    [sqlite] = list(data_dir.rglob("*.sqlite"))
+    store = Store.open(f"sqlite:///{sqlite}")
+    try:
+        [model] = store.get_nodes_by_id("artifact", [step.outputs["model"].id])
+        sha = props(model)["lineage_sha256"]
+        recorded = store.read(
+            lambda c: c.execute(
+                select(blob_table.c.blake3).where(blob_table.c.sha256 == sha)
+            ).scalar()
+        )
+    finally:
+        store.close()
+    blobs = open_blob_store((data_dir / "blobs").as_uri())
+    with blobs.open(sha) as reader:
+        stored = b"".join(reader)
+    from blake3 import blake3
+
+    assert recorded == blake3(stored).hexdigest()
