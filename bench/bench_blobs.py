@@ -8,8 +8,9 @@ hashing the bytes (what sha256 verification alone costs); ours with the checksum
 (``spool`` and/or ``stream`` upload mode) and known up front (straight to the content
 address). Our downloads verify the BLAKE3 the upload recorded (what the server does for
 every blob it recorded); the ``sha256-checked`` path downloads the same way but checks
-the sha256, as for a blob recorded before there was a BLAKE3. Then the peak RSS growth of this process during a streamed put + verified get
-of ``--rss-size`` bytes (default 2 GiB), which must stay under 100 MiB.
+the sha256, as for a blob recorded before there was a BLAKE3. Then the peak RSS growth of
+this process during a streamed put + verified get of ``--rss-size`` bytes (default 2 GiB),
+which must stay under 100 MiB.
 
     python bench/bench_blobs.py                      # 256 MiB, 3 rounds
     python bench/bench_blobs.py --size 1GiB --rounds 1 --mode stream

@@ -13,11 +13,11 @@ digest while the bytes stream. Uploads compute two digests of the same bytes: th
 checks instead when it is known: BLAKE3 is a cryptographic hash too but costs a third of
 sha256's CPU here (6.3 against 1.8 GB/s on one core), which is what a verified download
 spends beyond the transfer itself. Without a recorded BLAKE3 (objects recorded before it
-existed) reads check the sha256; ``verify()`` checks both. A streaming consumer learns of a checksum mismatch only at the
-end, when :class:`BlobReader` raises :class:`~lineage.errors.DataLoss` instead of signalling
-end-of-stream; consumers that must not act on bad bytes should buffer (or write to a
-temporary file) until the iteration finished without an error. ``verify()`` checks a blob
-without returning its bytes.
+existed) reads check the sha256. A streaming consumer learns of a checksum mismatch only
+at the end, when :class:`BlobReader` raises :class:`~lineage.errors.DataLoss` instead of
+signalling end-of-stream; consumers that must not act on bad bytes should buffer (or write
+to a temporary file) until the iteration finished without an error. ``verify()`` checks a
+blob (both digests) without returning its bytes.
 
 Backends implement a handful of key-level primitives (``_stage``, ``_publish``, ``_stat``,
 ``_read``, ...); everything about content addressing lives here.

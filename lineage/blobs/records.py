@@ -30,7 +30,6 @@ __all__ = [
     "SIZE_PROPERTY",
     "attach_blob",
     "blob_of_artifact",
-    "recorded_blake3",
     "is_live",
     "live_blob_condition",
     "record_blob",
@@ -97,9 +96,10 @@ def _insert_unless_there(connection: Connection, sha: str, row: dict[str, Any]) 
     return True
 
 
-def attach_blob(connection: Connection, artifact_id: int, ref: BlobRef) -> None:
+def attach_blob(connection: Connection, artifact_id: int, ref: BlobRef) -> bool:
     """Record ``ref`` on an artifact (its ``lineage_sha256``/``lineage_size`` custom
-    properties) and in ``lineage_blob``. Replaces a previous blob of the artifact."""
+    properties) and in ``lineage_blob`` (``record_blob``: True if that row is new).
+    Replaces a previous blob of the artifact."""
     sha = normalize_sha256(ref.sha256)
     p = artifact_property_table
     # Two uploads to one artifact at once (a retry racing a slow first attempt) take
@@ -131,7 +131,7 @@ def attach_blob(connection: Connection, artifact_id: int, ref: BlobRef) -> None:
             },
         ],
     )
-    record_blob(connection, ref)
+    return record_blob(connection, ref)
 
 
 def blob_of_artifact(connection: Connection, artifact_id: int) -> tuple[str, int | None] | None:
@@ -152,14 +152,6 @@ def blob_of_artifact(connection: Connection, artifact_id: int) -> tuple[str, int
         int(size_row.int_value) if size_row is not None and size_row.int_value is not None else None
     )
     return values[SHA256_PROPERTY].string_value, size
-
-
-def recorded_blake3(connection: Connection, sha256: str) -> str | None:
-    """The BLAKE3 recorded for a blob (None: no row, or recorded before there was one)."""
-    value = connection.execute(
-        select(blob_table.c.blake3).where(blob_table.c.sha256 == normalize_sha256(sha256))
-    ).scalar()
-    return str(value) if value else None
 
 
 def live_blob_condition() -> ColumnElement[bool]:

@@ -559,14 +559,12 @@ def _artifact_exists(c: Connection, artifact_id: int) -> bool:
 def _record(c: Connection, ref: BlobRef, artifact_id: int) -> bool:
     """Record an uploaded blob (and attach it to the artifact) in one transaction; True
     if the blob had no record yet."""
-    inserted = record_blob(c, ref)
-    if artifact_id:
-        if not _artifact_exists(c, artifact_id):
-            # Deleted while the bytes streamed: the object stays unreferenced (lineage gc).
-            raise NotFound(f"artifact {artifact_id} does not exist (any more); nothing recorded")
-        attach_blob(c, artifact_id, ref)
-        a = artifact_table
-        c.execute(
-            update(a).where(a.c.id == artifact_id).values(last_update_time_since_epoch=_now_ms())
-        )
+    if not artifact_id:
+        return record_blob(c, ref)
+    if not _artifact_exists(c, artifact_id):
+        # Deleted while the bytes streamed: the object stays unreferenced (lineage gc).
+        raise NotFound(f"artifact {artifact_id} does not exist (any more); nothing recorded")
+    inserted = attach_blob(c, artifact_id, ref)  # records the blob row too
+    a = artifact_table
+    c.execute(update(a).where(a.c.id == artifact_id).values(last_update_time_since_epoch=_now_ms()))
     return inserted
