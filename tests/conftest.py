@@ -13,6 +13,9 @@ Fixtures (see tests/dbservers.py for the servers and their environment variables
     backend (``"sqlite"``, ``"postgresql"`` or ``"mysql"``); all are dropped after the test.
 ``postgres_url_factory`` / ``mysql_url_factory`` -> Callable[[], str]
     The same, for one backend.
+``store`` -> lineage.store.store.Store
+    Our metadata store opened on ``database_url`` (so on each backend), closed after the
+    test. A module's own ``store`` fixture (a blob store, say) takes precedence.
 ``postgres_server`` / ``mysql_server`` (session) -> dbservers.DatabaseServer
     The throwaway servers themselves, started on first use only: ``.port``,
     ``.admin_url``, ``.version``, ``.new_database_name()``, ``.create_database(name=None)``
@@ -35,6 +38,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,6 +126,17 @@ def database_backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def database_url(database_backend: str, database_url_factory: Callable[[str], str]) -> str:
     return database_url_factory(database_backend)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Any]:
+    from lineage.store.store import Store
+
+    opened = Store.open(database_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 @pytest.fixture

@@ -397,6 +397,18 @@ def _set_recorded_blake3(served: Served, sha256: str, value: str | None) -> None
         store.close()
 
 
+def _recorded_blake3(served: Served, sha256: str) -> str | None:
+    store = Store.open(served.database_url)
+    try:
+        return store.read(  # type: ignore[no-any-return]
+            lambda c: c.execute(
+                select(blob_table.c.blake3).where(blob_table.c.sha256 == sha256)
+            ).scalar()
+        )
+    finally:
+        store.close()
+
+
 def test_downloads_check_the_recorded_blake3(served: Served) -> None:
     """An upload records the BLAKE3 of its bytes; whole downloads (gRPC by sha256 and by
     artifact, HTTP) check that digest: a wrong recorded one fails on intact bytes. A row
@@ -406,16 +418,7 @@ def test_downloads_check_the_recorded_blake3(served: Served) -> None:
     data = os.urandom(2 * MiB + 5)
     artifact_id = served.artifact()
     ref = upload(stub, data, known=False, artifact_id=artifact_id).blob
-    store = Store.open(served.database_url)
-    try:
-        recorded = store.read(
-            lambda c: c.execute(
-                select(blob_table.c.blake3).where(blob_table.c.sha256 == ref.sha256)
-            ).scalar()
-        )
-    finally:
-        store.close()
-    assert recorded == blake3(data).hexdigest()
+    assert _recorded_blake3(served, ref.sha256) == blake3(data).hexdigest()
 
     wrong = blake3(b"not these bytes").hexdigest()
     _set_recorded_blake3(served, ref.sha256, wrong)
@@ -439,16 +442,7 @@ def test_downloads_check_the_recorded_blake3(served: Served) -> None:
     upload(stub, data, known=True)  # the same bytes again: the row gains its BLAKE3
     _, body = download(stub, sha256=ref.sha256)
     assert body == data
-    store = Store.open(served.database_url)
-    try:
-        again = store.read(
-            lambda c: c.execute(
-                select(blob_table.c.blake3).where(blob_table.c.sha256 == ref.sha256)
-            ).scalar()
-        )
-    finally:
-        store.close()
-    assert again == blake3(data).hexdigest()
+    assert _recorded_blake3(served, ref.sha256) == blake3(data).hexdigest()
 
 
 def test_grpc_large_object_streams(local_served: Served) -> None:

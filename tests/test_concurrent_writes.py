@@ -9,10 +9,8 @@ until it commits and a unique key makes the later insert wait, then fail.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from lineage import model
 from lineage.blobs.base import BlobRef
@@ -20,15 +18,6 @@ from lineage.blobs.records import attach_blob, blob_of_artifact
 from lineage.store.store import ArtifactAndEvent, Store
 
 WRITERS = 6
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    opened = Store.open(database_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _at_once(work: Callable[[int], Any], n: int = WRITERS) -> tuple[list[Any], list[BaseException]]:

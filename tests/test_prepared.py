@@ -7,7 +7,6 @@ each statement, IN lists of any length, bound (never rendered) values.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,15 +18,6 @@ from lineage.store import type_catalog
 from lineage.store.prepared import MAX_ITEMS, Prepared, items_in
 from lineage.store.schema import type_table
 from lineage.store.store import Store
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    s = Store.open(database_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _names_in(_dialect: str, size: int) -> Any:

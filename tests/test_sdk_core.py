@@ -28,13 +28,6 @@ RUNNING, COMPLETE, FAILED = (
 )
 
 
-@pytest.fixture
-def store(database_url: str) -> Any:
-    opened = Store.open(database_url)
-    yield opened
-    opened.close()
-
-
 def _report(key: str, state: int, **fields: Any) -> StepReport:
     base: dict[str, Any] = {"pipeline": "pipe", "run": "run-1", "step": "train"}
     base.update(fields)
